@@ -1,0 +1,5 @@
+"""``python -m fer``: label, train, evaluate."""
+
+from fer.cli import main
+
+raise SystemExit(main())

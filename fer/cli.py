@@ -1,0 +1,108 @@
+"""The command line: ``python -m fer {label,train,evaluate}``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from fer.classifier import DEFAULT_MODEL
+from fer.detection import DEFAULT_DETECTOR, DETECTORS
+
+DEFAULT_OUT = Path("runs")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return args.handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fer", description="Facial expression recognition")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    label = commands.add_parser("label", help="label the faces in images, folders and videos")
+    label.add_argument("paths", nargs="+", type=Path, help="image files, video files or folders")
+    label.add_argument("--out", type=Path, help="write one CSV row per face here (default: print a summary)")
+    label.add_argument("--annotated", type=Path, metavar="DIR", help="also write annotated copies here")
+    label.add_argument("--every", type=int, default=1, metavar="K", help="analyse every K-th video frame")
+    label.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS)
+    label.add_argument("--min-score", type=float, default=0.5, help="detector confidence threshold")
+    label.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    label.set_defaults(handler=_label)
+
+    train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
+    train.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz) or image-folder root")
+    train.add_argument("--config", type=Path, help="YAML training config (default: built-in)")
+    train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
+    train.add_argument("--epochs", type=int, help="override the config's epoch count")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")
+    evaluate.add_argument("--model", required=True, type=Path)
+    evaluate.add_argument("--data", required=True, type=Path)
+    evaluate.add_argument("--out", type=Path, help="metrics file (default: metrics.json beside the model)")
+    evaluate.set_defaults(handler=_evaluate)
+    return parser
+
+
+def _label(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from fer.labelling import BulkLabeller, expand_inputs, rows_to_frame
+    from fer.pipeline import load_pipeline
+
+    if args.every < 1:
+        raise SystemExit("--every must be 1 or more")
+    files = expand_inputs(args.paths)
+    if not files:
+        raise SystemExit("no image or video files found in the given paths")
+    labeller = BulkLabeller(load_pipeline(args.detector, args.model, args.min_score), args.every, args.annotated)
+    with tqdm(total=len(files), unit="file", disable=len(files) < 2) as bar:
+        rows = list(labeller.label(files, on_file=lambda _: bar.update()))
+    table = rows_to_frame(rows)
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"wrote {len(table)} rows to {args.out}")
+    else:
+        print(table[["file", "frame", "face", "x", "y", "w", "h", "emotion", "confidence", "status"]].to_string(index=False))
+    failed = sorted({row.file for row in rows if row.failed})
+    if failed:
+        print(f"{len(failed)} of {len(files)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from fer.datasets import load_fer
+    from fer.training import TrainConfig, train
+
+    config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
+    if args.epochs:
+        config = replace(config, epochs=args.epochs)
+    report = train(config, load_fer(args.data), args.out or DEFAULT_OUT / config.name)
+    _print_summary(report)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import keras
+
+    from fer.datasets import load_fer
+    from fer.metrics import evaluate_model, write_metrics
+
+    report = evaluate_model(keras.models.load_model(args.model), load_fer(args.data))
+    write_metrics(report, args.out or args.model.with_name("metrics.json"))
+    _print_summary(report)
+    return 0
+
+
+def _print_summary(report: dict) -> None:
+    for key in ("public_test", "private_test"):
+        m = report[key]
+        print(f"{key:13s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}", file=sys.stdout)

@@ -1,0 +1,158 @@
+"""Load FER2013 from the Kaggle CSV (plain or gzipped) or from the common image-folder layout.
+
+Both loaders return a :class:`FerData` with the three splits the rules name: ``train``
+(FER2013 ``Training``), ``val`` (``PublicTest``, used for every choice) and ``test``
+(``PrivateTest``, reported only).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from fer.emotions import EMOTIONS, FACE_SIZE
+
+logger = logging.getLogger(__name__)
+
+CSV_COLUMNS = ("emotion", "pixels", "Usage")
+CSV_SPLITS = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+class DatasetError(ValueError):
+    """The data at a path is not FER2013 in a layout we read; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: ``images`` uint8 (N, 48, 48) gray levels, ``labels`` int64 (N,) class indices."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=len(EMOTIONS))
+
+
+@dataclass(frozen=True)
+class FerData:
+    train: Split
+    val: Split
+    test: Split
+
+
+def load_fer(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FerData:
+    """Load FER2013 from a ``.csv``/``.csv.gz`` file or from an image-folder root.
+
+    ``val_fraction`` and ``seed`` apply only to a folder layout without a validation folder,
+    where a stratified part of ``train/`` becomes the validation split.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return load_folder(path, val_fraction=val_fraction, seed=seed)
+    if path.name.endswith((".csv", ".csv.gz")):
+        return load_csv(path)
+    raise DatasetError(f"{path}: expected a FER2013 .csv/.csv.gz file or a folder with train/ and test/")
+
+
+def load_csv(path: str | Path) -> FerData:
+    """Read the Kaggle layout: columns ``emotion``, ``pixels`` (2304 gray levels), ``Usage``."""
+    frame = pd.read_csv(path)
+    missing = [c for c in CSV_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DatasetError(
+            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"the Kaggle FER2013 CSV has columns {', '.join(CSV_COLUMNS)}"
+        )
+    unknown = set(frame["Usage"]) - set(CSV_SPLITS.values())
+    if unknown:
+        raise DatasetError(f"{path}: unknown Usage value(s) {sorted(unknown)}")
+    splits = {name: _csv_split(frame[frame["Usage"] == usage], path) for name, usage in CSV_SPLITS.items()}
+    return FerData(**splits)
+
+
+def _csv_split(rows: pd.DataFrame, path: Path) -> Split:
+    n_pixels = FACE_SIZE * FACE_SIZE
+    images = np.empty((len(rows), n_pixels), dtype=np.uint8)
+    for i, text in enumerate(rows["pixels"]):
+        values = np.fromstring(text, dtype=np.uint8, sep=" ")
+        if values.size != n_pixels:
+            raise DatasetError(f"{path}: a 'pixels' cell holds {values.size} values, expected {n_pixels}")
+        images[i] = values
+    labels = rows["emotion"].to_numpy(dtype=np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= len(EMOTIONS)):
+        raise DatasetError(f"{path}: 'emotion' must be 0..{len(EMOTIONS) - 1}")
+    return Split(images.reshape(-1, FACE_SIZE, FACE_SIZE), labels)
+
+
+def load_folder(root: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FerData:
+    """Read ``root/{train,test}/<emotion>/*.jpg`` (and ``val/`` or ``validation/`` if present)."""
+    root = Path(root)
+    train_dir, test_dir = root / "train", root / "test"
+    for needed in (train_dir, test_dir):
+        if not needed.is_dir():
+            raise DatasetError(
+                f"{root}: no {needed.name}/ folder; expected {root}/train/<emotion>/*.jpg and "
+                f"{root}/test/<emotion>/*.jpg with emotion one of {', '.join(EMOTIONS)}"
+            )
+    val_dir = next((root / n for n in ("val", "validation") if (root / n).is_dir()), None)
+    train = read_image_folder(train_dir)
+    if val_dir is not None:
+        val = read_image_folder(val_dir)
+    else:
+        train, val = stratified_split(train, val_fraction, seed)
+        logger.info("No val/ folder: holding out %.0f%% of train/ for validation", 100 * val_fraction)
+    return FerData(train=train, val=val, test=read_image_folder(test_dir))
+
+
+def read_image_folder(folder: Path) -> Split:
+    """Read one split folder with one sub-folder per emotion, named as in :data:`EMOTIONS`."""
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir())
+    unknown = [p.name for p in subdirs if p.name.lower() not in EMOTIONS]
+    if unknown:
+        raise DatasetError(f"{folder}: unknown emotion folder(s) {unknown}; use {', '.join(EMOTIONS)}")
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for subdir in subdirs:
+        label = EMOTIONS.index(subdir.name.lower())
+        for file in sorted(subdir.iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            gray = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
+            if gray is None:
+                logger.warning("Skipping %s: not a readable image", file)
+                continue
+            images.append(cv2.resize(gray, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA))
+            labels.append(label)
+    if not images:
+        raise DatasetError(f"{folder}: no images found in <emotion>/ sub-folders")
+    return Split(np.stack(images), np.asarray(labels, dtype=np.int64))
+
+
+def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """Hold out ``fraction`` of every class (at least one image where a class has two or more)."""
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for label in np.unique(split.labels):
+        members = rng.permutation(np.flatnonzero(split.labels == label))
+        n_held = int(round(fraction * len(members)))
+        if len(members) > 1:
+            n_held = min(max(n_held, 1), len(members) - 1)
+        held.append(members[:n_held])
+    held_idx = np.sort(np.concatenate(held))
+    keep = np.ones(len(split), dtype=bool)
+    keep[held_idx] = False
+    return (
+        Split(split.images[keep], split.labels[keep]),
+        Split(split.images[held_idx], split.labels[held_idx]),
+    )

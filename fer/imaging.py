@@ -1,0 +1,111 @@
+"""Every colour, dtype and geometry conversion between a file or frame and the model's input.
+
+Training reads FER2013's 48x48 gray crops; serving must hand the model the same thing. Keeping
+decode -> RGB -> gray -> crop -> 48x48 float32 in this one module is what stops the two drifting.
+Frames inside the library are RGB uint8 (H, W, 3).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from fer.emotions import FACE_SIZE
+from fer.types import FaceBox, Framing
+
+# Decompression-bomb guard: a 50 MP limit admits any camera photo, not a 30000x30000 PNG.
+MAX_PIXELS = 50_000_000
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; the message says why, for the user."""
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes to RGB uint8, applying EXIF orientation; raise ImageError if unusable."""
+    if not data:
+        raise ImageError("empty file (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
+            width, height = probe.size
+    except UnidentifiedImageError:
+        raise ImageError("not an image in a format we read (JPEG, PNG, WebP, BMP)") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL's own header errors
+        raise ImageError(f"unreadable image header ({exc})") from None
+    if width * height > max_pixels:
+        raise ImageError(
+            f"image is {width}x{height} = {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit"
+        )
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ImageError("corrupt or truncated image: it could not be decoded")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image file to RGB uint8; ImageError with the reason where that fails."""
+    try:
+        with open(path, "rb") as f:
+            return decode_image(f.read())
+    except OSError as exc:
+        raise ImageError(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def bgr_to_rgb(bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def rgb_to_bgr(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def eye_angle(box: FaceBox) -> float:
+    """Head roll in degrees from the eye keypoints; 0 where the detector gives none."""
+    if "right_eye" not in box.keypoints or "left_eye" not in box.keypoints:
+        return 0.0
+    (rx, ry), (lx, ly) = box.keypoints["right_eye"], box.keypoints["left_eye"]
+    # The subject's right eye is on the image's left.
+    return math.degrees(math.atan2(ly - ry, lx - rx))
+
+
+def crop_face(gray: np.ndarray, box: FaceBox, framing: Framing, align: bool = True) -> np.ndarray:
+    """A 48x48 uint8 crop framed like FER2013, levelled by the eyes when ``align`` and keypoints allow."""
+    side = box.w * framing.scale
+    cx = box.x + box.w / 2
+    cy = box.y + box.h / 2 + framing.shift_y * box.h
+    # Cut a square 1.5x the crop so rotation never shows a corner, shrink it with area averaging
+    # (a warp alone would alias a large face down to 48 px), then rotate and take the centre.
+    outer = int(round(FACE_SIZE * 1.5))
+    region = _square_region(gray, cx, cy, side * 1.5)
+    region = cv2.resize(region, (outer, outer), interpolation=cv2.INTER_AREA)
+    angle = eye_angle(box) if align else 0.0
+    rotation = cv2.getRotationMatrix2D((outer / 2, outer / 2), angle, 1.0)
+    rotation[:, 2] -= (outer - FACE_SIZE) / 2
+    return cv2.warpAffine(region, rotation, (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _square_region(gray: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:
+    """The square of ``side`` centred at (cx, cy), edge pixels replicated where it leaves the frame."""
+    half = max(1, int(round(side / 2)))
+    x0, y0 = int(round(cx)) - half, int(round(cy)) - half
+    x1, y1 = x0 + 2 * half, y0 + 2 * half
+    h, w = gray.shape[:2]
+    inside = gray[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]
+    if inside.size == 0:
+        return np.zeros((2 * half, 2 * half), dtype=gray.dtype)
+    return cv2.copyMakeBorder(inside, max(0, -y0), max(0, y1 - h), max(0, -x0), max(0, x1 - w),
+                              cv2.BORDER_REPLICATE)
+
+
+def to_model_input(crops: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """Stack 48x48 uint8 crops into the model contract's (N, 48, 48, 1) float32 in 0..255."""
+    batch = np.asarray(crops, dtype=np.float32)
+    return batch.reshape(-1, FACE_SIZE, FACE_SIZE, 1)

@@ -1,0 +1,134 @@
+"""Bulk labelling of image and video files into flat rows, one per face; failures become rows too."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import pandas as pd
+
+from fer.annotate import annotate
+from fer.emotions import EMOTIONS
+from fer.imaging import ImageError, read_image, rgb_to_bgr
+from fer.pipeline import EmotionPipeline
+from fer.types import FacePrediction, FrameResult
+from fer.video import VIDEO_SUFFIXES, VideoError, analyse_video
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+STATUS_OK, STATUS_NO_FACE = "ok", "no face"
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """One face (or one file without faces, or one failure) in the bulk output."""
+
+    file: str
+    status: str  # "ok", "no face", or "error: <reason>"
+    frame: int | None = None
+    time_s: float | None = None
+    face: int | None = None
+    track: int | None = None
+    x: int | None = None
+    y: int | None = None
+    w: int | None = None
+    h: int | None = None
+    emotion: str | None = None
+    confidence: float | None = None
+    probabilities: tuple[float, ...] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status.startswith("error")
+
+    def flat(self) -> dict[str, object]:
+        """The row as CSV columns: the probabilities spread over one column per emotion."""
+        row = asdict(self)
+        probabilities = row.pop("probabilities") or (None,) * len(EMOTIONS)
+        row.update({f"p_{name}": p for name, p in zip(EMOTIONS, probabilities, strict=True)})
+        return row
+
+
+def face_rows(file: str, result: FrameResult, is_video: bool) -> list[LabelRow]:
+    frame = result.index if is_video else None
+    time_s = round(result.time_s, 3) if is_video else None
+    if not result.faces:
+        return [LabelRow(file, STATUS_NO_FACE, frame, time_s)]
+    return [_face_row(file, frame, time_s, i, face) for i, face in enumerate(result.faces)]
+
+
+def _face_row(file: str, frame: int | None, time_s: float | None, index: int, face: FacePrediction) -> LabelRow:
+    b = face.box
+    return LabelRow(
+        file, STATUS_OK, frame, time_s, index, face.track_id, b.x, b.y, b.w, b.h,
+        face.emotion, round(face.confidence, 4), tuple(round(float(p), 4) for p in face.probabilities),
+    )
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, folders replaced by the image and video files under them (sorted)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            )
+        else:
+            files.append(path)
+    return files
+
+
+class BulkLabeller:
+    """Labels files one by one; ``annotated_dir`` receives an annotated copy of each."""
+
+    def __init__(self, pipeline: EmotionPipeline, every: int = 1, annotated_dir: Path | None = None) -> None:
+        self.pipeline = pipeline
+        self.every = every
+        self.annotated_dir = annotated_dir
+        if annotated_dir is not None:
+            annotated_dir.mkdir(parents=True, exist_ok=True)
+
+    def label(self, files: list[Path], on_file: Callable[[Path], None] | None = None) -> Iterator[LabelRow]:
+        for file in files:
+            try:
+                if file.suffix.lower() in VIDEO_SUFFIXES:
+                    yield from self._label_video(file)
+                else:
+                    yield from self._label_image(file)
+            except (ImageError, VideoError) as exc:
+                logger.error("%s: %s", file, exc)
+                yield LabelRow(str(file), f"error: {exc}")
+            if on_file is not None:
+                on_file(file)
+
+    def _label_image(self, file: Path) -> list[LabelRow]:
+        rgb = read_image(str(file))
+        faces = self.pipeline.analyse(rgb)
+        if self.annotated_dir is not None:
+            cv2.imwrite(str(self._annotated_path(file, ".jpg")), rgb_to_bgr(annotate(rgb, faces)))
+        return face_rows(str(file), FrameResult(faces), is_video=False)
+
+    def _label_video(self, file: Path) -> list[LabelRow]:
+        annotated = self._annotated_path(file, ".mp4") if self.annotated_dir is not None else None
+        analysis = analyse_video(file, self.pipeline, every=self.every, annotated_path=annotated)
+        return [row for result in analysis.frames for row in face_rows(str(file), result, is_video=True)]
+
+    def _annotated_path(self, file: Path, suffix: str) -> Path:
+        assert self.annotated_dir is not None
+        candidate = self.annotated_dir / f"{file.stem}{suffix}"
+        n = 1
+        while candidate.exists():  # two inputs with one name must not overwrite each other
+            candidate = self.annotated_dir / f"{file.stem}-{n}{suffix}"
+            n += 1
+        return candidate
+
+
+def rows_to_frame(rows: Iterable[LabelRow]) -> pd.DataFrame:
+    columns = list(LabelRow.__dataclass_fields__)[:-1] + [f"p_{name}" for name in EMOTIONS]
+    table = pd.DataFrame([row.flat() for row in rows], columns=columns)
+    # Nullable integers: a file without faces has no box, and 293 should not print as 293.0.
+    return table.astype({c: "Int64" for c in ("frame", "face", "track", "x", "y", "w", "h")})

@@ -1,0 +1,37 @@
+"""frame -> faces -> FER2013-like crops -> one batched classification -> typed predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer.detection import DEFAULT_DETECTOR, FaceDetector, make_detector
+from fer.imaging import crop_face, to_gray, to_model_input
+from fer.types import FacePrediction
+
+
+class EmotionPipeline:
+    """Detects and classifies every face of an RGB frame; holds the models, loaded once."""
+
+    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, align: bool = True) -> None:
+        self.detector = detector
+        self.classifier = classifier
+        self.align = align
+
+    def analyse(self, rgb: np.ndarray) -> list[FacePrediction]:
+        boxes = self.detector.detect(rgb)
+        if not boxes:
+            return []
+        gray = to_gray(rgb)
+        crops = [crop_face(gray, box, self.detector.framing, self.align) for box in boxes]
+        probabilities = self.classifier.predict(to_model_input(crops))
+        return [FacePrediction(box, p) for box, p in zip(boxes, probabilities, strict=True)]
+
+
+def load_pipeline(
+    detector: str = DEFAULT_DETECTOR, model: str | Path = DEFAULT_MODEL, min_score: float = 0.5, align: bool = True
+) -> EmotionPipeline:
+    """The shipped model behind the named detector; call once and reuse."""
+    return EmotionPipeline(make_detector(detector, min_score), EmotionClassifier.load(model), align)

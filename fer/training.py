@@ -1,0 +1,166 @@
+"""Training: config, one resumable ``fit``, selection on PublicTest, metrics written beside the model.
+
+A run directory holds everything about one run::
+
+    config.yaml     the config that produced it
+    model.keras     the classifier of the epoch with the best PublicTest accuracy (no optimizer)
+    history.csv     per-epoch loss and accuracy, train and validation
+    metrics.json    PublicTest and PrivateTest metrics of model.keras
+    checkpoints/    the full training state after the last finished epoch (untracked)
+
+Running the same command again resumes from ``checkpoints/`` after an interruption.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import keras
+import numpy as np
+import yaml
+
+from fer.datasets import FerData
+from fer.emotions import NUM_CLASSES
+from fer.metrics import evaluate_model, write_metrics
+from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "vgg-small"
+    seed: int = 42
+    epochs: int = 50
+    batch_size: int = 128
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 2
+    label_smoothing: float = 0.1
+    arch: ArchConfig = field(default_factory=ArchConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown config key(s): {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(raw)
+        if "arch" in values:
+            arch = dict(values["arch"])
+            if "widths" in arch:
+                arch["widths"] = tuple(arch["widths"])
+            values["arch"] = ArchConfig(**arch)
+        if "augment" in values:
+            values["augment"] = AugmentConfig(**values["augment"])
+        return cls(**values)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
+        return cls.from_dict(yaml.safe_load(Path(path).read_text()) or {})
+
+    def to_yaml(self) -> str:
+        raw = asdict(self)
+        raw["arch"]["widths"] = list(raw["arch"]["widths"])
+        return yaml.safe_dump(raw, sort_keys=False)
+
+
+class SaveBestClassifier(keras.callbacks.Callback):
+    """Save the classifier (not the augmenting trainer, not the optimizer) on a new best val accuracy."""
+
+    def __init__(self, classifier: keras.Model, path: Path, best_so_far: float) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.path = path
+        self.best = best_so_far
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        val_accuracy = (logs or {}).get("val_accuracy", -1.0)
+        if val_accuracy > self.best:
+            self.best = val_accuracy
+            self.classifier.save(self.path)
+            logger.info("epoch %d: PublicTest accuracy %.4f, saved %s", epoch + 1, val_accuracy, self.path)
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """SGD with Nesterov momentum; linear warm-up, then cosine decay to zero, per step."""
+    warmup_steps = config.warmup_epochs * steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10,
+        decay_steps=config.epochs * steps_per_epoch - warmup_steps,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    return keras.optimizers.SGD(
+        learning_rate=schedule, momentum=config.momentum, nesterov=True, weight_decay=config.weight_decay
+    )
+
+
+def train(config: TrainConfig, data: FerData, out_dir: str | Path) -> dict:
+    """Train (or resume) a run in ``out_dir`` and return its metrics report."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / CONFIG_FILE).write_text(config.to_yaml())
+    keras.utils.set_random_seed(config.seed)
+
+    classifier = build_classifier(config.arch)
+    trainer = build_trainer(classifier, config.augment, config.seed)
+    steps_per_epoch = int(np.ceil(len(data.train) / config.batch_size))
+    trainer.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
+        SaveBestClassifier(classifier, out / MODEL_FILE, best_val_accuracy(out / HISTORY_FILE)),
+        keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
+    ]
+    trainer.fit(
+        _inputs(data.train.images),
+        keras.utils.to_categorical(data.train.labels, NUM_CLASSES),
+        validation_data=(_inputs(data.val.images), keras.utils.to_categorical(data.val.labels, NUM_CLASSES)),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=2,
+    )
+    dedupe_history(out / HISTORY_FILE)
+    report = evaluate_model(keras.models.load_model(out / MODEL_FILE), data)
+    report["config"] = config.name
+    write_metrics(report, out / METRICS_FILE)
+    return report
+
+
+def _inputs(images: np.ndarray) -> np.ndarray:
+    return images[..., None].astype(np.float32)
+
+
+def best_val_accuracy(history_csv: Path) -> float:
+    """The best validation accuracy logged so far, so a resumed run only saves a better model."""
+    if not history_csv.exists():
+        return -1.0
+    with history_csv.open() as f:
+        return max((float(row["val_accuracy"]) for row in csv.DictReader(f)), default=-1.0)
+
+
+def dedupe_history(history_csv: Path) -> None:
+    """Keep the last row of each epoch: an epoch interrupted after logging is logged again on resume."""
+    with history_csv.open() as f:
+        reader = csv.DictReader(f)
+        rows = {int(row["epoch"]): row for row in reader}
+        header = reader.fieldnames or []
+    with history_csv.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows[epoch] for epoch in sorted(rows))
