@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fer.classifier import DEFAULT_MODEL
-from fer.detection import DEFAULT_DETECTOR, DETECTORS
+from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
 
 DEFAULT_OUT = Path("runs")
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--annotated", type=Path, metavar="DIR", help="also write annotated copies here")
     label.add_argument("--every", type=int, default=1, metavar="K", help="analyse every K-th video frame")
     label.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS)
-    label.add_argument("--min-score", type=float, default=0.5, help="detector confidence threshold")
+    label.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE, help="detector confidence threshold")
     label.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     label.set_defaults(handler=_label)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import math
+
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fer.emotions import FACE_SIZE
 from fer.types import FaceBox, Framing
@@ -29,20 +30,25 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if not data:
         raise ImageError("empty file (0 bytes)")
     try:
-        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
-            width, height = probe.size
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            _check_size(image.size, max_pixels)
+            image.load()  # full decode: raises on truncated or corrupt data
+            upright = ImageOps.exif_transpose(image)
+            return np.asarray(upright.convert("RGB"))
     except UnidentifiedImageError:
         raise ImageError("not an image in a format we read (JPEG, PNG, WebP, BMP)") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # PIL's own header errors
-        raise ImageError(f"unreadable image header ({exc})") from None
+    except Image.DecompressionBombError:
+        raise ImageError(f"image is over the {max_pixels / 1e6:.0f} MP limit (a possible decompression bomb)") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises for damaged files
+        raise ImageError(f"corrupt or truncated image ({exc})") from None
+
+
+def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
     if width * height > max_pixels:
         raise ImageError(
             f"image is {width}x{height} = {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit"
         )
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ImageError("corrupt or truncated image: it could not be decoded")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def read_image(path: str) -> np.ndarray:

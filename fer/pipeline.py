@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.classifier import DEFAULT_MODEL, EmotionClassifier
-from fer.detection import DEFAULT_DETECTOR, FaceDetector, make_detector
+from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, FaceDetector, make_detector
 from fer.imaging import crop_face, to_gray, to_model_input
 from fer.types import FacePrediction
 
@@ -31,7 +31,10 @@ class EmotionPipeline:
 
 
 def load_pipeline(
-    detector: str = DEFAULT_DETECTOR, model: str | Path = DEFAULT_MODEL, min_score: float = 0.5, align: bool = True
+    detector: str = DEFAULT_DETECTOR,
+    model: str | Path = DEFAULT_MODEL,
+    min_score: float = DEFAULT_MIN_SCORE,
+    align: bool = True,
 ) -> EmotionPipeline:
     """The shipped model behind the named detector; call once and reuse."""
     return EmotionPipeline(make_detector(detector, min_score), EmotionClassifier.load(model), align)

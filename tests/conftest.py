@@ -1,0 +1,52 @@
+"""Shared fixtures: real media and data from ../shared (skipped with a reason where absent),
+and a tiny untrained model for fast unit tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier  # noqa: E402
+from fer.model import ArchConfig, build_classifier  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MEDIA = SHARED / "media"
+FER_CSV = SHARED / "data" / "fer2013.csv.gz"
+TINY_ARCH = ArchConfig(widths=(4, 8), convs_per_block=1, dense_units=8, dropout=0.0)
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    if not (MEDIA / "justin.jpg").is_file():
+        pytest.skip(f"real test media not found at {MEDIA} (it sits beside the checkout as ../shared/media)")
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def fer_csv() -> Path:
+    if not FER_CSV.is_file():
+        pytest.skip(f"FER2013 not found at {FER_CSV}; download it from Kaggle to run data tests")
+    return FER_CSV
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return build_classifier(TINY_ARCH)
+
+
+@pytest.fixture(scope="session")
+def shipped_classifier() -> EmotionClassifier:
+    return EmotionClassifier.load(DEFAULT_MODEL)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    from fer.imaging import read_image
+
+    return read_image(str(path))

@@ -1,0 +1,57 @@
+"""``python -m fer`` end to end, on the shipped model and the real media."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fer.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_label_one_photo_prints_a_happy_face(media: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "fer", "label", str(media / "justin.jpg")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "happy" in run.stdout and "justin.jpg" in run.stdout
+
+
+def test_label_mixed_inputs_to_csv_reports_failures(media: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "results.csv"
+    code = main(["label", str(media / "portrait.jpg"), str(media / "test.mp4"), str(bad),
+                 "--every", "10", "--out", str(out), "--annotated", str(tmp_path / "ann")])
+    assert code == 1  # some input failed
+    assert "1 of 3 file(s) could not be labelled" in capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert set(table.columns) >= {"file", "frame", "time_s", "face", "x", "y", "w", "h", "emotion", "confidence", "p_happy"}
+    video = table[table.file.str.endswith("test.mp4")]
+    assert video.frame.tolist() == list(range(0, 115, 10))
+    assert table[table.file.str.endswith("broken.jpg")].status.iloc[0].startswith("error")
+    assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == ["portrait.jpg", "test.mp4"]
+
+
+def test_evaluate_recomputes_metrics(tmp_path: Path, tiny_model, capsys) -> None:
+    from test_datasets import synthetic_rows, write_csv
+
+    model_path = tmp_path / "model.keras"
+    tiny_model.save(model_path)
+    csv = write_csv(tmp_path / "fer.csv", synthetic_rows(8))
+    assert main(["evaluate", "--model", str(model_path), "--data", str(csv)]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert sum(map(sum, metrics["private_test"]["confusion_matrix"])) == 8
+    assert "private_test  accuracy" in capsys.readouterr().out
+
+
+def test_label_with_no_media_files_exits_with_a_message(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no image or video files"):
+        main(["label", str(tmp_path)])

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import TINY_ARCH
+from fer.datasets import FerData, Split
+from fer.training import TrainConfig, dedupe_history, train
+
+TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
+
+
+def synthetic_data() -> FerData:
+    """Two separable 'emotions': bright top half vs bright bottom half, with noise."""
+    rng = np.random.default_rng(0)
+
+    def split(n: int) -> Split:
+        labels = rng.integers(0, 2, n) * 3  # angry (0) or happy (3)
+        images = rng.integers(0, 60, (n, 48, 48)).astype(np.uint8)
+        for img, label in zip(images, labels, strict=True):
+            half = slice(0, 24) if label == 0 else slice(24, 48)
+            img[half] += 150
+        return Split(images, labels)
+
+    return FerData(split(96), split(32), split(32))
+
+
+def test_config_round_trips_through_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(TINY.to_yaml())
+    assert TrainConfig.from_yaml(path) == TINY
+    assert TrainConfig.from_yaml("configs/vgg-small.yaml").name == "vgg-small"
+
+
+def test_unknown_config_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown config key.*epoch"):
+        TrainConfig.from_dict({"epoch": 3})
+
+
+def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
+    data = synthetic_data()
+    report = train(TINY, data, tmp_path)
+    for name in ("config.yaml", "model.keras", "history.csv", "metrics.json"):
+        assert (tmp_path / name).is_file(), name
+    assert (tmp_path / "checkpoints").is_dir()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(report))
+    assert set(metrics) >= {"public_test", "private_test", "class_counts"}
+    assert len(metrics["private_test"]["confusion_matrix"]) == 7
+
+    # Asking for more epochs resumes from the checkpoint instead of starting over.
+    train(replace(TINY, epochs=3), data, tmp_path)
+    with (tmp_path / "history.csv").open() as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == [0, 1, 2]
+    assert json.loads((tmp_path / "metrics.json").read_text())["private_test"]["accuracy"] > 0.75
+    saved = keras.models.load_model(tmp_path / "model.keras")
+    assert saved.name == "fer_vgg"  # the classifier, not the augmenting trainer
+
+
+def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,accuracy\n0,0.1\n1,0.2\n1,0.25\n2,0.3\n")
+    dedupe_history(path)
+    assert path.read_text().split() == ["epoch,accuracy", "0,0.1", "1,0.25", "2,0.3"]
