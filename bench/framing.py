@@ -4,7 +4,7 @@ FER2013 images are face crops. Upscale and pad some PublicTest images, run a det
 its box in units of the original 48x48 frame. The crop that reproduces FER2013's framing is then
 the box scaled by 1/width, centred where the frame's centre sits relative to the box.
 
-    python bench/framing.py --data ../shared/data/fer2013.csv.gz
+    python -m bench.framing --data ../shared/data/fer2013.csv.gz
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class BlazeFaceSpec:
 
 SHORT_RANGE = BlazeFaceSpec("face_detection_short_range.tflite", 128, (8, 16, 16, 16), 2)
 FULL_RANGE = BlazeFaceSpec("face_detection_full_range.tflite", 192, (4,), 1)
-# Measured with bench/framing.py on 600 PublicTest faces (median box width, centre).
+# Measured by `python -m bench.framing` on 600 PublicTest faces (median box width and centre).
 FRAMINGS = {
     "blazeface-short": Framing(scale=1.171, shift_y=-0.079),
     "blazeface-full": Framing(scale=1.129, shift_y=-0.029),

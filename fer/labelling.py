@@ -8,13 +8,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 
 from fer.annotate import annotate
 from fer.emotions import EMOTIONS
-from fer.imaging import ImageError, read_image, rgb_to_bgr
+from fer.imaging import ImageError, decode_image, read_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
 from fer.types import FacePrediction, FrameResult
+from fer.uploads import Rejected, Upload, expand_uploads
 from fer.video import VIDEO_SUFFIXES, VideoError, analyse_video
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,24 @@ def _face_row(file: str, frame: int | None, time_s: float | None, index: int, fa
         file, STATUS_OK, frame, time_s, index, face.track_id, b.x, b.y, b.w, b.h,
         face.emotion, round(face.confidence, 4), tuple(round(float(p), 4) for p in face.probabilities),
     )
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """An uploaded image with its faces, kept in memory for the gallery and the downloads."""
+
+    name: str
+    rgb: np.ndarray
+    faces: list[FacePrediction]
+
+    def rows(self) -> list[LabelRow]:
+        return face_rows(self.name, FrameResult(self.faces), is_video=False)
+
+
+def label_image_bytes(name: str, data: bytes, pipeline: EmotionPipeline) -> LabelledImage:
+    """Decode and label one uploaded image; ImageError says why it cannot be."""
+    rgb = decode_image(data)
+    return LabelledImage(name, rgb, pipeline.analyse(rgb))
 
 
 def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
@@ -132,3 +152,32 @@ def rows_to_frame(rows: Iterable[LabelRow]) -> pd.DataFrame:
     table = pd.DataFrame([row.flat() for row in rows], columns=columns)
     # Nullable integers: a file without faces has no box, and 293 should not print as 293.0.
     return table.astype({c: "Int64" for c in ("frame", "face", "track", "x", "y", "w", "h")})
+
+
+@dataclass
+class PhotoBatch:
+    """The outcome of labelling a set of uploads: what was labelled, and what was not and why."""
+
+    images: list[LabelledImage]
+    rejected: list[Rejected]
+
+    def table(self) -> pd.DataFrame:
+        return rows_to_frame(row for image in self.images for row in image.rows())
+
+
+def label_uploads(
+    files: Iterable[tuple[str, bytes]], pipeline: EmotionPipeline, on_progress: Callable[[int, int, str], None] | None = None
+) -> PhotoBatch:
+    """Label uploaded images and the images inside uploaded .zip archives; bad items are set aside
+    with a reason and the rest of the batch goes on. ``on_progress(done, total, name)``."""
+    items = list(expand_uploads(files))
+    batch = PhotoBatch([], [item for item in items if isinstance(item, Rejected)])
+    uploads = [item for item in items if isinstance(item, Upload)]
+    for done, upload in enumerate(uploads, start=1):
+        try:
+            batch.images.append(label_image_bytes(upload.name, upload.data, pipeline))
+        except ImageError as exc:
+            batch.rejected.append(Rejected(upload.name, str(exc)))
+        if on_progress is not None:
+            on_progress(done, len(uploads), upload.name)
+    return batch

@@ -27,7 +27,7 @@ class EmotionPipeline:
         gray = to_gray(rgb)
         crops = [crop_face(gray, box, self.detector.framing, self.align) for box in boxes]
         probabilities = self.classifier.predict(to_model_input(crops))
-        return [FacePrediction(box, p) for box, p in zip(boxes, probabilities, strict=True)]
+        return [FacePrediction(box, p, crop=c) for box, p, c in zip(boxes, probabilities, crops, strict=True)]
 
 
 def load_pipeline(

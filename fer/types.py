@@ -42,7 +42,7 @@ class FaceBox:
 
 @dataclass(frozen=True)
 class Framing:
-    """How to turn a detector's box into a FER2013-like crop (measured by bench/framing.py).
+    """How to turn a detector's box into a FER2013-like crop (measured by ``python -m bench.framing``).
 
     ``scale``: crop side / box width. ``shift_y``: crop centre offset in box heights (negative: up).
     """
@@ -58,6 +58,7 @@ class FacePrediction:
     box: FaceBox
     probabilities: np.ndarray  # (7,) float32, in EMOTIONS order, summing to 1
     track_id: int | None = None  # stable across video frames once a FaceTracker has seen it
+    crop: np.ndarray | None = None  # the 48x48 gray input the model saw, kept for corrections
 
     @property
     def emotion(self) -> str:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+# Before TensorFlow, as in app.py: pylibsrtp imported after TensorFlow segfaults.
+import streamlit_webrtc  # noqa: E402, F401
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -1,0 +1,114 @@
+"""What the pages share: models loaded once per process, the model's report files, app settings.
+
+Only Streamlit glue lives here; the work itself is in ``fer``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
+from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector
+from fer.pipeline import EmotionPipeline
+
+DETECTOR_HELP = (
+    "blazeface-short: MediaPipe's short-range DNN, fast and accurate for faces within ~2 m (default). "
+    "blazeface-full: full-range model for small, distant faces. haar: OpenCV's classic cascade."
+)
+
+
+@st.cache_resource(show_spinner="Loading the emotion model…")
+def classifier() -> EmotionClassifier:
+    return EmotionClassifier.load(DEFAULT_MODEL)
+
+
+@st.cache_resource(show_spinner=False)
+def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE) -> EmotionPipeline:
+    """One pipeline per detector setting and process; the classifier inside is shared."""
+    return EmotionPipeline(make_detector(detector, min_score), classifier())
+
+
+def detector_controls(key: str) -> tuple[str, float]:
+    """Sidebar detector and threshold widgets; returns (detector, min_score)."""
+    detector = st.sidebar.selectbox("Face detector", DETECTORS, key=f"{key}-detector", help=DETECTOR_HELP)
+    min_score = st.sidebar.slider("Detection threshold", 0.3, 0.95, DEFAULT_MIN_SCORE, 0.05, key=f"{key}-min-score",
+                                  help="Faces the detector is less sure of than this are ignored.")
+    return detector, min_score
+
+
+def read_report(name: str) -> dict[str, Any] | None:
+    path = MODELS_DIR / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def read_history() -> pd.DataFrame | None:
+    path = MODELS_DIR / "history.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+# --- page bookkeeping (see live.py) -----------------------------------------------------------
+
+def record_page(url_path: str) -> None:
+    """Remember which page the previous full run showed, so a page can tell reruns from arrivals."""
+    st.session_state["_previous_page"] = st.session_state.get("_current_page")
+    st.session_state["_current_page"] = url_path
+
+
+def stayed_on_page() -> bool:
+    return st.session_state.get("_previous_page") == st.session_state.get("_current_page")
+
+
+def keep_webrtc_context(key: str) -> None:
+    """Stop streamlit-webrtc from tearing down a stream that is still on screen.
+
+    streamlit-webrtc resets a context when ``script_run_count`` moved more than one past the run
+    that last rendered it, meaning "the user left the page and came back". That count grows when
+    a run's ``script_finished`` message is flushed, which can happen after the next run already
+    started: two quick reruns right after connecting then look like an absence, and the fresh
+    stream is stopped ("Context for key=… was not rendered for 1 script runs"). While the user has
+    stayed on this page nothing was unmounted, so we clear the marker and skip that check; after
+    real navigation we leave it, and the reset still happens when it should.
+    """
+    context = st.session_state.get(key)
+    if context is not None and stayed_on_page() and hasattr(context, "_last_rendered_run_count"):
+        context._last_rendered_run_count = None
+
+
+# --- WebRTC ICE servers -----------------------------------------------------------------------
+
+def ice_servers(env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """ICE servers for the browser and the server: none by default (localhost, offline).
+
+    For a deployment behind NAT (Streamlit Community Cloud), give a TURN server either in
+    ``.streamlit/secrets.toml`` as ``[turn]`` with ``urls``, ``username``, ``credential``, or in the
+    environment as ``FER_TURN_URLS`` (comma-separated), ``FER_TURN_USERNAME``, ``FER_TURN_CREDENTIAL``.
+    """
+    env = os.environ if env is None else env
+    turn = dict(secrets.get("turn", {})) if secrets is not None else {}
+    urls = turn.get("urls") or [u.strip() for u in env.get("FER_TURN_URLS", "").split(",") if u.strip()]
+    if not urls:
+        return []
+    server: dict[str, Any] = {"urls": urls if isinstance(urls, list) else [urls]}
+    username = turn.get("username") or env.get("FER_TURN_USERNAME")
+    credential = turn.get("credential") or env.get("FER_TURN_CREDENTIAL")
+    if username and credential:
+        server.update(username=username, credential=credential)
+    return [server]
+
+
+def app_secrets() -> Mapping[str, Any] | None:
+    try:
+        return dict(st.secrets)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return None
+
+
+def model_path_label() -> str:
+    return str(Path(DEFAULT_MODEL).relative_to(Path(DEFAULT_MODEL).parent.parent))

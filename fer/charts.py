@@ -1,0 +1,100 @@
+"""Plotly figures for the app: live emotions, results of a batch or a video, and training reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from fer.annotate import COLOURS
+from fer.emotions import EMOTIONS
+
+COLOUR_MAP = {name: f"rgb{rgb}" for name, rgb in COLOURS.items()}
+PROBABILITY_COLUMNS = [f"p_{name}" for name in EMOTIONS]
+
+
+def distribution_bar(distribution: dict[str, float], title: str = "Current emotion") -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=list(EMOTIONS), y=[distribution.get(e, 0.0) for e in EMOTIONS],
+        marker_color=[COLOUR_MAP[e] for e in EMOTIONS],
+    ))
+    fig.update_layout(title=title, yaxis=dict(range=[0, 1], tickformat=".0%"), height=300, margin=dict(t=40, b=10))
+    return fig
+
+
+def live_timeline(timeline: pd.DataFrame, window_s: float = 60.0) -> go.Figure:
+    """Each face's winning emotion over the last minute, one dot per processed frame."""
+    fig = px.scatter(
+        timeline.assign(face=timeline["track"].map(lambda t: f"face {t}")),
+        x="time_s", y="emotion", color="emotion", symbol="face", color_discrete_map=COLOUR_MAP,
+        category_orders={"emotion": list(EMOTIONS)}, labels={"time_s": "seconds"},
+    )
+    end = float(timeline["time_s"].max()) if len(timeline) else window_s
+    fig.update_layout(title="Last minute", height=300, margin=dict(t=40, b=10), showlegend=False,
+                      xaxis=dict(range=[max(0.0, end - window_s), max(end, window_s)]))
+    return fig
+
+
+def emotion_counts(emotions: pd.Series, title: str = "Emotions found") -> go.Figure:
+    counts = emotions.value_counts().reindex(EMOTIONS, fill_value=0)
+    fig = go.Figure(go.Bar(x=list(EMOTIONS), y=counts.to_numpy(), marker_color=[COLOUR_MAP[e] for e in EMOTIONS]))
+    fig.update_layout(title=title, yaxis_title="faces", height=320, margin=dict(t=40, b=10))
+    return fig
+
+
+def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
+    """Stacked probabilities of one tracked face across the analysed video frames."""
+    face = rows[rows["track"] == track].sort_values("time_s")
+    fig = go.Figure()
+    for name, column in zip(EMOTIONS, PROBABILITY_COLUMNS, strict=True):
+        fig.add_trace(go.Scatter(x=face["time_s"], y=face[column], name=name, stackgroup="p",
+                                 line=dict(width=0.5, color=COLOUR_MAP[name])))
+    fig.update_layout(title=f"Face {track}", xaxis_title="seconds", yaxis=dict(range=[0, 1], tickformat=".0%"),
+                      height=300, margin=dict(t=40, b=10))
+    return fig
+
+
+def training_curves(history: pd.DataFrame) -> go.Figure:
+    """Loss and accuracy per epoch, training and validation (PublicTest)."""
+    from plotly.subplots import make_subplots
+
+    epochs = history["epoch"] + 1
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    for col, metric in ((1, "loss"), (2, "accuracy")):
+        fig.add_trace(go.Scatter(x=epochs, y=history[metric], name=f"train {metric}", line=dict(color="#3a86ff")), 1, col)
+        fig.add_trace(go.Scatter(x=epochs, y=history[f"val_{metric}"], name=f"validation {metric}",
+                                 line=dict(color="#ff006e")), 1, col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=360, margin=dict(t=40, b=10))
+    return fig
+
+
+def confusion_heatmap(matrix: list[list[int]], title: str = "Confusion matrix (rows: true, normalised)") -> go.Figure:
+    counts = np.asarray(matrix, dtype=float)
+    normalised = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig = go.Figure(go.Heatmap(
+        z=normalised, x=list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", zmin=0, zmax=1,
+        text=[[f"{v:.0%}" for v in row] for row in normalised], texttemplate="%{text}",
+        hovertemplate="true %{y}, predicted %{x}: %{z:.1%}<extra></extra>",
+    ))
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis=dict(title="true", autorange="reversed"),
+                      height=460, margin=dict(t=40, b=10))
+    return fig
+
+
+def per_class_scores(per_class: dict[str, dict[str, float]]) -> go.Figure:
+    fig = go.Figure()
+    for metric, colour in (("precision", "#3a86ff"), ("recall", "#ffbe0b"), ("f1", "#ff006e")):
+        fig.add_trace(go.Bar(x=list(EMOTIONS), y=[per_class[e][metric] for e in EMOTIONS], name=metric,
+                             marker_color=colour))
+    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1]), height=340, margin=dict(t=30, b=10),
+                      title="Per-class scores (PrivateTest)")
+    return fig
+
+
+def class_distribution(class_counts: dict[str, dict[str, int]]) -> go.Figure:
+    train = [class_counts[e]["train"] for e in EMOTIONS]
+    fig = go.Figure(go.Bar(x=list(EMOTIONS), y=train, marker_color=[COLOUR_MAP[e] for e in EMOTIONS]))
+    fig.update_layout(title="Training set: images per class", height=320, margin=dict(t=40, b=10))
+    return fig

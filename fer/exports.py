@@ -1,0 +1,90 @@
+"""Downloads built in memory: result tables, annotated images, and corrected faces as a dataset."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from fer.annotate import annotate
+from fer.datasets import Split, stratified_split
+from fer.emotions import EMOTIONS
+from fer.imaging import rgb_to_bgr
+from fer.labelling import LabelledImage
+
+
+def table_csv(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False).encode()
+
+
+def table_json(table: pd.DataFrame) -> bytes:
+    return table.to_json(orient="records", indent=2).encode()
+
+
+def _safe_stem(name: str) -> str:
+    """A flat file name from an upload name such as ``photos.zip/trip/me.jpg``."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    stem = "_".join(part for part in (*path.parent.parts, path.stem) if part not in ("", ".", "..", "/"))
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "image"
+
+
+def annotated_zip(images: Sequence[LabelledImage]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # JPEGs do not compress further
+        used: set[str] = set()
+        for image in images:
+            name = _unique(f"{_safe_stem(image.name)}_annotated.jpg", used)
+            ok, jpeg = cv2.imencode(".jpg", rgb_to_bgr(annotate(image.rgb, image.faces)), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            if ok:
+                archive.writestr(name, jpeg.tobytes())
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class LabelledFace:
+    """A face crop (48x48 gray, as the model saw it) with the label the user settled on."""
+
+    source: str
+    index: int
+    crop: np.ndarray
+    emotion: str
+
+
+def dataset_zip(faces: Sequence[LabelledFace], test_fraction: float = 0.2, seed: int = 0) -> bytes:
+    """The faces in the folder layout ``python -m fer train --data`` reads: ``train/<emotion>/*.png``
+    and ``test/<emotion>/*.png``, a stratified ``test_fraction`` of each emotion held out."""
+    if not faces:
+        raise ValueError("no faces to export")
+    unknown = {f.emotion for f in faces} - set(EMOTIONS)
+    if unknown:
+        raise ValueError(f"unknown emotion label(s): {sorted(unknown)}")
+    labels = np.array([EMOTIONS.index(f.emotion) for f in faces])
+    order = np.arange(len(faces))
+    # Split indices, not pixels: reuse the dataset loader's stratified hold-out.
+    train, test = stratified_split(Split(order[:, None, None], labels), test_fraction, seed)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for split_name, split in (("train", train), ("test", test)):
+            for i in split.images[:, 0, 0]:
+                face = faces[int(i)]
+                ok, png = cv2.imencode(".png", face.crop)
+                if ok:
+                    archive.writestr(f"{split_name}/{face.emotion}/{_safe_stem(face.source)}_face{face.index}.png",
+                                     png.tobytes())
+    return buffer.getvalue()
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, n = name, 1
+    while candidate in used:
+        stem, dot, suffix = name.rpartition(".")
+        candidate = f"{stem}-{n}{dot}{suffix}"
+        n += 1
+    used.add(candidate)
+    return candidate

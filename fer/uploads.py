@@ -1,0 +1,88 @@
+"""Turn uploaded files (images and .zip archives) into named image payloads, in memory.
+
+Archives are read defensively: members with absolute or ``..`` paths, nested archives, too many
+members, or too many bytes once uncompressed are refused with a reason, per member where that is
+possible and for the whole archive where it is not. Nothing is extracted to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+ARCHIVE_SUFFIXES = frozenset({".zip"})
+MAX_MEMBERS = 2000
+MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB of pictures is plenty for one batch
+MAX_MEMBER_BYTES = 64 << 20  # one photo
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file to label: its display name (``archive.zip/dir/photo.jpg`` for members) and bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An uploaded file or archive member that will not be labelled, and why."""
+
+    name: str
+    reason: str
+
+
+def expand_uploads(files: Iterable[tuple[str, bytes]]) -> Iterator[Upload | Rejected]:
+    """Images pass through; each archive yields its image members (or the reasons it cannot)."""
+    for name, data in files:
+        suffix = PurePosixPath(name).suffix.lower()
+        if suffix in ARCHIVE_SUFFIXES:
+            yield from read_archive(name, data)
+        else:
+            yield Upload(name, data)
+
+
+def read_archive(name: str, data: bytes) -> Iterator[Upload | Rejected]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        yield Rejected(name, "not a readable zip archive")
+        return
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > MAX_MEMBERS:
+            yield Rejected(name, f"{len(members)} files in the archive, more than the {MAX_MEMBERS} allowed")
+            return
+        total = sum(m.file_size for m in members)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            yield Rejected(name, f"{total / 2**20:.0f} MiB uncompressed, over the {MAX_UNCOMPRESSED_BYTES >> 20} MiB limit")
+            return
+        for member in members:
+            yield _read_member(archive, name, member)
+
+
+def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.ZipInfo) -> Upload | Rejected:
+    display = f"{archive_name}/{member.filename}"
+    path = PurePosixPath(member.filename.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts:
+        return Rejected(display, "unsafe path inside the archive (absolute or '..')")
+    suffix = path.suffix.lower()
+    if suffix in ARCHIVE_SUFFIXES:
+        return Rejected(display, "archives inside archives are not opened")
+    if suffix not in IMAGE_SUFFIXES:
+        return Rejected(display, f"not an image file ({suffix or 'no extension'})")
+    if member.file_size > MAX_MEMBER_BYTES:
+        return Rejected(display, f"{member.file_size >> 20} MiB, over the {MAX_MEMBER_BYTES >> 20} MiB per-image limit")
+    try:
+        # Read at most one byte past the declared size: a lying header cannot inflate further.
+        with archive.open(member) as f:
+            payload = f.read(member.file_size + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+        return Rejected(display, f"could not be extracted ({exc})")
+    if len(payload) > member.file_size:
+        return Rejected(display, "archive member is larger than its header says")
+    return Upload(display, payload)

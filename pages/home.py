@@ -1,0 +1,37 @@
+import streamlit as st
+
+import appkit
+
+st.title("Facial expression recognition")
+st.markdown(
+    "Finds every face in a webcam stream, a batch of photos or a video, and labels it with one of "
+    "seven emotions: **angry, disgust, fear, happy, sad, surprise, neutral**. A CNN trained on "
+    "FER2013 reads each face; MediaPipe's BlazeFace finds the faces."
+)
+
+metrics = appkit.read_report("metrics.json")
+if metrics is None:
+    st.warning("No `models/metrics.json` beside the model: train one with `python -m fer train`.")
+else:
+    test, val = metrics["private_test"], metrics["public_test"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Accuracy, FER2013 PrivateTest", f"{test['accuracy']:.1%}", help="The held-out test set; never used for any choice.")
+    c2.metric("Macro-F1, PrivateTest", f"{test['macro_f1']:.3f}", help="Mean of the 7 per-class F1 scores: rare classes count as much as common ones.")
+    c3.metric("Accuracy, PublicTest", f"{val['accuracy']:.1%}", help="The validation set, used to pick the epoch.")
+    c4.metric("Test images", f"{sum(sum(r) for r in test['confusion_matrix']):,}")
+    st.caption("Human accuracy on FER2013 is about 65 ± 5%. Details and the confusion matrix: *Training metrics*.")
+
+st.subheader("What you can do")
+st.markdown(
+    "- **Live webcam**: every face boxed and labelled in real time, with live charts and a CSV log.\n"
+    "- **Bulk photos**: upload images or .zip archives; get a table, a gallery, CSV/JSON/ZIP downloads, "
+    "and fix wrong labels to export a dataset for fine-tuning.\n"
+    "- **Videos**: emotion over time per face, an annotated video, a CSV.\n"
+    "- **Training metrics**: how the model was trained and how good it is, per emotion."
+)
+
+st.subheader("Privacy")
+st.info(
+    "Frames and uploads are processed on the machine running this app, in memory. Nothing is stored "
+    "or sent anywhere, and nothing is kept after you close the page, unless you download it yourself."
+)

@@ -1,0 +1,82 @@
+import base64
+import hashlib
+
+import cv2
+import pandas as pd
+import streamlit as st
+
+import appkit
+from fer import charts
+from fer.annotate import annotate
+from fer.emotions import EMOTIONS
+from fer.exports import LabelledFace, annotated_zip, dataset_zip, table_csv, table_json
+from fer.labelling import PhotoBatch, label_uploads
+
+GALLERY_LIMIT = 24
+
+st.title("Bulk photos")
+st.caption("Upload photos (JPEG, PNG, WebP, BMP) or .zip archives of them. They are processed in memory and not stored.")
+detector, min_score = appkit.detector_controls("photos")
+uploaded = st.file_uploader("Photos or .zip archives", type=["jpg", "jpeg", "png", "webp", "bmp", "zip"],
+                            accept_multiple_files=True)
+if not uploaded:
+    st.info("Upload some photos to label every face in them.")
+    st.stop()
+
+files = [(f.name, f.getvalue()) for f in uploaded]
+signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files] + [detector, min_score]).encode()).hexdigest()
+if st.session_state.get("photos-signature") != signature:
+    bar = st.progress(0.0, text="Labelling…")
+    batch = label_uploads(files, appkit.pipeline(detector, min_score),
+                          on_progress=lambda done, total, name: bar.progress(done / total, text=f"{done}/{total}: {name}"))
+    bar.empty()
+    st.session_state["photos-signature"], st.session_state["photos-batch"] = signature, batch
+batch: PhotoBatch = st.session_state["photos-batch"]
+
+for item in batch.rejected:
+    st.warning(f"**{item.name}** was skipped: {item.reason}")
+table = batch.table()
+faces = table[table.status == "ok"]
+st.success(f"{len(batch.images)} image(s) labelled, {len(faces)} face(s) found.")
+if batch.images:
+    left, right = st.columns([3, 2])
+    left.dataframe(table, width="stretch", hide_index=True)
+    right.plotly_chart(charts.emotion_counts(faces["emotion"]), width="stretch")
+
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download CSV", table_csv(table), "faces.csv", "text/csv")
+    c2.download_button("Download JSON", table_json(table), "faces.json", "application/json")
+    c3.download_button("Download annotated images (ZIP)", annotated_zip(batch.images), "annotated.zip", "application/zip")
+
+    st.subheader("Gallery")
+    shown = batch.images[:GALLERY_LIMIT]
+    columns = st.columns(4)
+    for i, image in enumerate(shown):
+        columns[i % 4].image(annotate(image.rgb, image.faces), caption=image.name, width="stretch")
+    if len(batch.images) > GALLERY_LIMIT:
+        st.caption(f"Showing the first {GALLERY_LIMIT} of {len(batch.images)}; the ZIP download has them all.")
+
+if len(faces):
+    st.subheader("Corrections")
+    st.caption("Fix any wrong label, then download the faces as a dataset that `python -m fer train --data` reads.")
+    crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)}
+
+    def thumbnail(key: tuple[str, int]) -> str:
+        ok, png = cv2.imencode(".png", crops[key])
+        return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
+
+    editable = pd.DataFrame({
+        "face": [thumbnail((f, int(i))) for f, i in zip(faces.file, faces.face, strict=True)],
+        "file": faces.file.to_numpy(), "index": faces.face.astype(int).to_numpy(),
+        "predicted": faces.emotion.to_numpy(), "label": faces.emotion.to_numpy(),
+    })
+    edited = st.data_editor(
+        editable, hide_index=True, width="stretch", disabled=["face", "file", "index", "predicted"],
+        column_config={"face": st.column_config.ImageColumn("face", width="small"),
+                       "label": st.column_config.SelectboxColumn("label", options=list(EMOTIONS), required=True)},
+        key="photos-corrections",
+    )
+    changed = int((edited["label"] != edited["predicted"]).sum())
+    st.write(f"{changed} label(s) corrected.")
+    labelled = [LabelledFace(row.file, row.index, crops[(row.file, row.index)], row.label) for row in edited.itertuples()]
+    st.download_button("Download labelled faces (dataset ZIP)", dataset_zip(labelled), "corrected_faces.zip", "application/zip")
