@@ -5,6 +5,11 @@ Only Streamlit glue lives here; the work itself is in ``fer``.
 
 from __future__ import annotations
 
+# Import order matters: importing aiortc's SRTP binding (pylibsrtp, via streamlit_webrtc) after
+# TensorFlow segfaults the process (TF 2.21 with pylibsrtp 1.0.0 and 0.12.0 alike). Loaded first,
+# it binds its own crypto symbols and both work. Every page imports this module before fer.
+import streamlit_webrtc  # noqa: F401, I001
+
 import json
 import os
 from collections.abc import Mapping
@@ -53,7 +58,22 @@ def read_history() -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-# --- page bookkeeping (see live.py) -----------------------------------------------------------
+# --- page bookkeeping -------------------------------------------------------------------------
+
+def require_navigation() -> None:
+    """Make sure a page runs under app.py's ``st.navigation``, not Streamlit's older pages/ mode.
+
+    A fresh server that finds a ``pages/`` folder serves its first request the v1 way until some
+    run calls ``st.navigation``; a first visit straight to ``/live`` would then run the page alone,
+    with file names for a menu. One rerun in v2 mode hands control to app.py, which resolves the
+    same URL to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and st.session_state.get("_current_page") is None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
 
 def record_page(url_path: str) -> None:
     """Remember which page the previous full run showed, so a page can tell reruns from arrivals."""

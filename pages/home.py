@@ -1,6 +1,7 @@
+import appkit  # noqa: I001 - first, see appkit
 import streamlit as st
 
-import appkit
+appkit.require_navigation()
 
 st.title("Facial expression recognition")
 st.markdown(

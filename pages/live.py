@@ -1,11 +1,13 @@
+import appkit  # noqa: I001 - first, see appkit
 import av
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-import appkit
 from fer import charts
 from fer.exports import table_csv
 from fer.live import LiveSession, session_summary
+
+appkit.require_navigation()
 
 STREAM_KEY = "live-camera"
 

@@ -1,3 +1,4 @@
+import appkit  # noqa: I001 - first, see appkit
 import base64
 import hashlib
 
@@ -5,12 +6,13 @@ import cv2
 import pandas as pd
 import streamlit as st
 
-import appkit
 from fer import charts
 from fer.annotate import annotate
 from fer.emotions import EMOTIONS
 from fer.exports import LabelledFace, annotated_zip, dataset_zip, table_csv, table_json
 from fer.labelling import PhotoBatch, label_uploads
+
+appkit.require_navigation()
 
 GALLERY_LIMIT = 24
 

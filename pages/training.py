@@ -1,8 +1,10 @@
+import appkit  # noqa: I001 - first, see appkit
 import pandas as pd
 import streamlit as st
 
-import appkit
 from fer import charts
+
+appkit.require_navigation()
 
 st.title("Training metrics")
 metrics = appkit.read_report("metrics.json")

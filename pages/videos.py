@@ -1,13 +1,15 @@
+import appkit  # noqa: I001 - first, see appkit
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-import appkit
 from fer import charts
 from fer.exports import table_csv
 from fer.labelling import face_rows, rows_to_frame
 from fer.video import VideoError, analyse_video
+
+appkit.require_navigation()
 
 st.title("Videos")
 st.caption("Upload a video (mp4, mov, avi, webm). It is processed in a temporary file that is deleted afterwards.")
