@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", type=Path, help="YAML training config (default: built-in)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
     train.add_argument("--epochs", type=int, help="override the config's epoch count")
+    train.add_argument("--init", type=Path, metavar="MODEL",
+                       help="start from this model's weights (fine-tuning, e.g. on a corrections export)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")
@@ -60,8 +62,16 @@ def _label(args: argparse.Namespace) -> int:
     files = expand_inputs(args.paths)
     if not files:
         raise SystemExit("no image or video files found in the given paths")
-    labeller = BulkLabeller(load_pipeline(args.detector, args.model, args.min_score), args.every, args.annotated)
-    with tqdm(total=len(files), unit="file", disable=len(files) < 2) as bar:
+    pipeline = load_pipeline(args.detector, args.model, args.min_score)
+    with tqdm(total=len(files), unit="file", disable=len(files) < 2) as bar, \
+            tqdm(unit="frame", leave=False, disable=None) as frames:
+
+        def video_progress(done: int, total: int) -> None:
+            if done == 1:
+                frames.reset(total=total or None)
+            frames.update(done - frames.n)
+
+        labeller = BulkLabeller(pipeline, args.every, args.annotated, on_video_progress=video_progress)
         rows = list(labeller.label(files, on_file=lambda _: bar.update()))
     table = rows_to_frame(rows)
     if args.out:
@@ -85,7 +95,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     if args.epochs:
         config = replace(config, epochs=args.epochs)
-    report = train(config, load_fer(args.data), args.out or DEFAULT_OUT / config.name)
+    report = train(config, load_fer(args.data), args.out or DEFAULT_OUT / config.name, init=args.init)
     _print_summary(report)
     return 0
 

@@ -17,7 +17,7 @@ from fer.imaging import ImageError, decode_image, read_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
 from fer.types import FacePrediction, FrameResult
 from fer.uploads import Rejected, Upload, expand_uploads
-from fer.video import VIDEO_SUFFIXES, VideoError, analyse_video
+from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +105,17 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
 class BulkLabeller:
     """Labels files one by one; ``annotated_dir`` receives an annotated copy of each."""
 
-    def __init__(self, pipeline: EmotionPipeline, every: int = 1, annotated_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: EmotionPipeline,
+        every: int = 1,
+        annotated_dir: Path | None = None,
+        on_video_progress: Progress | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.every = every
         self.annotated_dir = annotated_dir
+        self.on_video_progress = on_video_progress
         if annotated_dir is not None:
             annotated_dir.mkdir(parents=True, exist_ok=True)
 
@@ -134,7 +141,7 @@ class BulkLabeller:
 
     def _label_video(self, file: Path) -> list[LabelRow]:
         annotated = self._annotated_path(file, ".mp4") if self.annotated_dir is not None else None
-        analysis = analyse_video(file, self.pipeline, every=self.every, annotated_path=annotated)
+        analysis = analyse_video(file, self.pipeline, self.every, annotated, self.on_video_progress)
         return [row for result in analysis.frames for row in face_rows(str(file), result, is_video=True)]
 
     def _annotated_path(self, file: Path, suffix: str) -> Path:

@@ -106,14 +106,20 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
     )
 
 
-def train(config: TrainConfig, data: FerData, out_dir: str | Path) -> dict:
-    """Train (or resume) a run in ``out_dir`` and return its metrics report."""
+def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | Path | None = None) -> dict:
+    """Train (or resume) a run in ``out_dir`` and return its metrics report.
+
+    ``init`` starts from another model's weights (same architecture), for fine-tuning; a resumed
+    run takes its weights from the checkpoint instead.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())
     keras.utils.set_random_seed(config.seed)
 
     classifier = build_classifier(config.arch)
+    if init is not None:
+        load_weights_from(classifier, Path(init))
     trainer = build_trainer(classifier, config.augment, config.seed)
     steps_per_epoch = int(np.ceil(len(data.train) / config.batch_size))
     trainer.compile(
@@ -140,6 +146,15 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path) -> dict:
     report["config"] = config.name
     write_metrics(report, out / METRICS_FILE)
     return report
+
+
+def load_weights_from(classifier: keras.Model, path: Path) -> None:
+    source = keras.models.load_model(path, compile=False)
+    shapes = [w.shape for w in source.get_weights()]
+    if shapes != [w.shape for w in classifier.get_weights()]:
+        raise ValueError(f"{path} has a different architecture from the config's; pass the config it was trained with")
+    classifier.set_weights(source.get_weights())
+    logger.info("starting from the weights of %s", path)
 
 
 def _inputs(images: np.ndarray) -> np.ndarray:

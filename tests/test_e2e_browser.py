@@ -124,6 +124,9 @@ def run_live_once(browser, url: str, shots: Path) -> None:
         if os.environ.get("FER_E2E_SCREENSHOT"):
             shutil.copy(shots / "live.png", os.environ["FER_E2E_SCREENSHOT"])
         component.get_by_role("button", name="STOP").click()
+        # After stopping: the session summary and the per-second log to download.
+        page.get_by_text("Session summary").wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Download the per-second log (CSV)").is_visible()
     finally:
         page.close()
 

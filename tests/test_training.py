@@ -69,3 +69,23 @@ def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
     path.write_text("epoch,accuracy\n0,0.1\n1,0.2\n1,0.25\n2,0.3\n")
     dedupe_history(path)
     assert path.read_text().split() == ["epoch,accuracy", "0,0.1", "1,0.25", "2,0.3"]
+
+
+def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: keras.Model) -> None:
+    source = tmp_path / "source.keras"
+    tiny_model.save(source)
+    config = replace(TINY, learning_rate=0.0, weight_decay=0.0, warmup_epochs=0)  # no step may move the weights
+    train(config, synthetic_data(), tmp_path / "run", init=source)
+    tuned = keras.models.load_model(tmp_path / "run" / "model.keras")
+    conv = [w for w in tuned.weights if "conv" in w.path][0]
+    original = [w for w in tiny_model.weights if w.path == conv.path][0]
+    np.testing.assert_allclose(conv.numpy(), original.numpy())
+
+
+def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
+    from fer.model import ArchConfig, build_classifier
+
+    other = tmp_path / "other.keras"
+    build_classifier(ArchConfig(widths=(4,), convs_per_block=1, dense_units=8)).save(other)
+    with pytest.raises(ValueError, match="different architecture"):
+        train(TINY, synthetic_data(), tmp_path / "run", init=other)
