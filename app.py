@@ -1,8 +1,8 @@
 """Facial expression recognition: ``streamlit run app.py``."""
 
-import appkit  # first: it orders the imports that must be ordered (see there)
-
 import streamlit as st
+
+import appkit  # before anything of fer: it orders the imports that must be ordered (see there)
 
 st.set_page_config(page_title="Facial expression recognition", page_icon=":material/mood:", layout="wide")
 

@@ -5,11 +5,6 @@ Only Streamlit glue lives here; the work itself is in ``fer``.
 
 from __future__ import annotations
 
-# Import order matters: importing aiortc's SRTP binding (pylibsrtp, via streamlit_webrtc) after
-# TensorFlow segfaults the process (TF 2.21 with pylibsrtp 1.0.0 and 0.12.0 alike). Loaded first,
-# it binds its own crypto symbols and both work. Every page imports this module before fer.
-import streamlit_webrtc  # noqa: F401, I001
-
 import json
 import os
 from collections.abc import Mapping
@@ -18,6 +13,11 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
+# Import order matters: importing aiortc's SRTP binding (pylibsrtp, via streamlit_webrtc) after
+# TensorFlow segfaults the process (TF 2.21 with pylibsrtp 1.0.0 and 0.12.0 alike). Loaded first,
+# it binds its own crypto symbols and both work. Every page imports this module before fer.
+import streamlit_webrtc  # noqa: F401
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector

@@ -145,7 +145,7 @@ def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, S
     held: list[np.ndarray] = []
     for label in np.unique(split.labels):
         members = rng.permutation(np.flatnonzero(split.labels == label))
-        n_held = int(round(fraction * len(members)))
+        n_held = round(fraction * len(members))
         if len(members) > 1:
             n_held = min(max(n_held, 1), len(members) - 1)
         held.append(members[:n_held])

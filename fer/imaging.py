@@ -88,7 +88,7 @@ def crop_face(gray: np.ndarray, box: FaceBox, framing: Framing, align: bool = Tr
     cy = box.y + box.h / 2 + framing.shift_y * box.h
     # Cut a square 1.5x the crop so rotation never shows a corner, shrink it with area averaging
     # (a warp alone would alias a large face down to 48 px), then rotate and take the centre.
-    outer = int(round(FACE_SIZE * 1.5))
+    outer = round(FACE_SIZE * 1.5)
     region = _square_region(gray, cx, cy, side * 1.5)
     region = cv2.resize(region, (outer, outer), interpolation=cv2.INTER_AREA)
     angle = eye_angle(box) if align else 0.0
@@ -100,8 +100,8 @@ def crop_face(gray: np.ndarray, box: FaceBox, framing: Framing, align: bool = Tr
 
 def _square_region(gray: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:
     """The square of ``side`` centred at (cx, cy), edge pixels replicated where it leaves the frame."""
-    half = max(1, int(round(side / 2)))
-    x0, y0 = int(round(cx)) - half, int(round(cy)) - half
+    half = max(1, round(side / 2))
+    x0, y0 = round(cx) - half, round(cy) - half
     x1, y1 = x0 + 2 * half, y0 + 2 * half
     h, w = gray.shape[:2]
     inside = gray[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)]

@@ -64,7 +64,7 @@ if len(faces):
     crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)}
 
     def thumbnail(key: tuple[str, int]) -> str:
-        ok, png = cv2.imencode(".png", crops[key])
+        _ok, png = cv2.imencode(".png", crops[key])
         return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
 
     editable = pd.DataFrame({

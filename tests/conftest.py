@@ -1,3 +1,4 @@
+# ruff: noqa: I001  (import order is load-bearing here, see below)
 """Shared fixtures: real media and data from ../shared (skipped with a reason where absent),
 and a tiny untrained model for fast unit tests."""
 
@@ -8,15 +9,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# Before TensorFlow, as in app.py: pylibsrtp imported after TensorFlow segfaults.
-import streamlit_webrtc  # noqa: E402, F401
+# Before TensorFlow, as in appkit.py: pylibsrtp imported after TensorFlow segfaults.
+import streamlit_webrtc  # noqa: F401
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from fer.classifier import DEFAULT_MODEL, EmotionClassifier  # noqa: E402
-from fer.model import ArchConfig, build_classifier  # noqa: E402
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer.model import ArchConfig, build_classifier
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MEDIA = SHARED / "media"

@@ -42,7 +42,7 @@ def test_csv_plain_and_gzipped_round_trip_pixels_and_splits(tmp_path: Path, name
 
 def test_csv_missing_column_is_named(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "bad.csv", synthetic_rows(), header="emotion,pixels,split")
-    with pytest.raises(DatasetError, match="missing column.*Usage"):
+    with pytest.raises(DatasetError, match=r"missing column.*Usage"):
         load_fer(path)
 
 
@@ -86,7 +86,7 @@ def test_folder_layout_errors_name_the_problem(tmp_path: Path) -> None:
         load_fer(tmp_path)
     write_folder(tmp_path, "test")
     (tmp_path / "test" / "contempt").mkdir()
-    with pytest.raises(DatasetError, match="unknown emotion folder.*contempt"):
+    with pytest.raises(DatasetError, match=r"unknown emotion folder.*contempt"):
         load_fer(tmp_path)
 
 

@@ -4,10 +4,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import read_rgb
+
 from fer.detection import (
-    DETECTORS, FULL_RANGE, SHORT_RANGE, blazeface_anchors, letterbox, make_detector, weighted_nms,
+    DETECTORS,
+    FULL_RANGE,
+    SHORT_RANGE,
+    blazeface_anchors,
+    letterbox,
+    make_detector,
+    weighted_nms,
 )
 
 
@@ -54,7 +60,7 @@ def test_detectors_count_faces_in_real_photos(media: Path, name: str, photo: str
     boxes = make_detector(name).detect(rgb)
     assert len(boxes) == faces
     for box in boxes:
-        assert 0 <= box.x and box.x + box.w <= rgb.shape[1] and 0 <= box.y and box.y + box.h <= rgb.shape[0]
+        assert box.x >= 0 and box.x + box.w <= rgb.shape[1] and box.y >= 0 and box.y + box.h <= rgb.shape[0]
         assert box.w > 50 and 0.7 < box.w / box.h < 1.4
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import io
-import zlib
 import struct
+import zlib
 
 import cv2
 import numpy as np

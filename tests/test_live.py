@@ -73,7 +73,7 @@ def test_snapshots_are_safe_while_frames_are_processed(frames: list[np.ndarray],
         try:
             for rgb in frames[:20]:
                 session.process(rgb)
-        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     worker = threading.Thread(target=stream)

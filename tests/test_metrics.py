@@ -18,8 +18,8 @@ def test_score_matches_hand_computed_values() -> None:
 
 
 def test_metrics_survive_a_json_round_trip() -> None:
-    from dataclasses import asdict
     import json
+    from dataclasses import asdict
 
     m = score(np.arange(7), np.arange(7))
     assert SplitMetrics.from_dict(json.loads(json.dumps(asdict(m)))) == m

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import read_rgb
+
 from fer.classifier import EmotionClassifier
 from fer.detection import make_detector
 from fer.pipeline import EmotionPipeline

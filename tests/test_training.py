@@ -8,8 +8,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
 from conftest import TINY_ARCH
+
 from fer.datasets import FerData, Split
 from fer.training import TrainConfig, dedupe_history, train
 
@@ -39,7 +39,7 @@ def test_config_round_trips_through_yaml(tmp_path: Path) -> None:
 
 
 def test_unknown_config_key_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown config key.*epoch"):
+    with pytest.raises(ValueError, match=r"unknown config key.*epoch"):
         TrainConfig.from_dict({"epoch": 3})
 
 
@@ -77,8 +77,8 @@ def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: ker
     config = replace(TINY, learning_rate=0.0, weight_decay=0.0, warmup_epochs=0)  # no step may move the weights
     train(config, synthetic_data(), tmp_path / "run", init=source)
     tuned = keras.models.load_model(tmp_path / "run" / "model.keras")
-    conv = [w for w in tuned.weights if "conv" in w.path][0]
-    original = [w for w in tiny_model.weights if w.path == conv.path][0]
+    conv = next(w for w in tuned.weights if "conv" in w.path)
+    original = next(w for w in tiny_model.weights if w.path == conv.path)
     np.testing.assert_allclose(conv.numpy(), original.numpy())
 
 
