@@ -71,3 +71,15 @@ def build_trainer(classifier: keras.Model, aug: AugmentConfig, seed: int) -> ker
     """The model that is fitted: augmentation in front of the classifier that is saved."""
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1))
     return keras.Model(inputs, classifier(build_augmenter(aug, seed)(inputs)), name="trainer")
+
+
+def with_flip_tta(classifier: keras.Model) -> keras.Model:
+    """The classifier averaged over the face and its mirror image: same contract, one graph.
+
+    Expressions are close to left-right symmetric, so the mirror is a second opinion for free;
+    ``keras.ops.flip`` keeps the file loadable by plain ``keras.models.load_model`` on any backend.
+    """
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
+    mirrored = keras.ops.flip(inputs, axis=2)
+    outputs = layers.Average(name="probabilities")([classifier(inputs), classifier(mirrored)])
+    return keras.Model(inputs, outputs, name=f"{classifier.name}_flip_tta")

@@ -3,9 +3,11 @@
 A run directory holds everything about one run::
 
     config.yaml     the config that produced it
-    model.keras     the classifier of the epoch with the best PublicTest accuracy (no optimizer)
+    best.keras      the classifier of the epoch with the best PublicTest accuracy (no optimizer)
+    model.keras     the model to ship: best.keras, with flip test-time augmentation if that
+                    scores higher on PublicTest
     history.csv     per-epoch loss and accuracy, train and validation
-    metrics.json    PublicTest and PrivateTest metrics of model.keras
+    metrics.json    PublicTest and PrivateTest metrics of model.keras, and the TTA decision
     checkpoints/    the full training state after the last finished epoch (untracked)
 
 Running the same command again resumes from ``checkpoints/`` after an interruption.
@@ -24,11 +26,12 @@ import yaml
 
 from fer.datasets import FerData
 from fer.emotions import NUM_CLASSES
-from fer.metrics import evaluate_model, write_metrics
-from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer
+from fer.metrics import evaluate_model, predict_split, write_metrics
+from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, with_flip_tta
 
 logger = logging.getLogger(__name__)
 
+BEST_FILE = "best.keras"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
@@ -129,7 +132,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     )
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
-        SaveBestClassifier(classifier, out / MODEL_FILE, best_val_accuracy(out / HISTORY_FILE)),
+        SaveBestClassifier(classifier, out / BEST_FILE, best_val_accuracy(out / HISTORY_FILE)),
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
     ]
     trainer.fit(
@@ -142,8 +145,25 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
         verbose=2,
     )
     dedupe_history(out / HISTORY_FILE)
-    report = evaluate_model(keras.models.load_model(out / MODEL_FILE), data)
-    report["config"] = config.name
+    return finalise(out, data, config.name)
+
+
+def finalise(out: Path, data: FerData, config_name: str) -> dict:
+    """Choose, on PublicTest only, whether the shipped model averages over the mirror image;
+    save it as model.keras and write its metrics."""
+    best = keras.models.load_model(out / BEST_FILE, compile=False)
+    candidates = {"none": best, "flip": with_flip_tta(best)}
+    val_accuracy = {
+        name: float((predict_split(model, data.val).argmax(axis=1) == data.val.labels).mean())
+        for name, model in candidates.items()
+    }
+    choice = max(val_accuracy, key=lambda name: (val_accuracy[name], name == "none"))  # ties: the cheaper one
+    logger.info("PublicTest accuracy without/with flip TTA: %.4f / %.4f -> %s",
+                val_accuracy["none"], val_accuracy["flip"], choice)
+    candidates[choice].save(out / MODEL_FILE)
+    report = evaluate_model(candidates[choice], data)
+    report["config"] = config_name
+    report["test_time_augmentation"] = {"chosen": choice, "public_test_accuracy": val_accuracy}
     write_metrics(report, out / METRICS_FILE)
     return report
 

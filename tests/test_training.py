@@ -46,7 +46,7 @@ def test_unknown_config_key_is_refused() -> None:
 def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     data = synthetic_data()
     report = train(TINY, data, tmp_path)
-    for name in ("config.yaml", "model.keras", "history.csv", "metrics.json"):
+    for name in ("config.yaml", "best.keras", "model.keras", "history.csv", "metrics.json"):
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "checkpoints").is_dir()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -61,7 +61,10 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     assert epochs == [0, 1, 2]
     assert json.loads((tmp_path / "metrics.json").read_text())["private_test"]["accuracy"] > 0.75
     saved = keras.models.load_model(tmp_path / "model.keras")
-    assert saved.name == "fer_vgg"  # the classifier, not the augmenting trainer
+    assert saved.name.startswith("fer_vgg")  # the classifier (maybe with TTA), not the augmenting trainer
+    assert tuple(saved.input_shape) == (None, 48, 48, 1) and tuple(saved.output_shape) == (None, 7)
+    tta = metrics["test_time_augmentation"]
+    assert tta["chosen"] in ("none", "flip") and set(tta["public_test_accuracy"]) == {"none", "flip"}
 
 
 def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
@@ -76,7 +79,7 @@ def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: ker
     tiny_model.save(source)
     config = replace(TINY, learning_rate=0.0, weight_decay=0.0, warmup_epochs=0)  # no step may move the weights
     train(config, synthetic_data(), tmp_path / "run", init=source)
-    tuned = keras.models.load_model(tmp_path / "run" / "model.keras")
+    tuned = keras.models.load_model(tmp_path / "run" / "best.keras")
     conv = next(w for w in tuned.weights if "conv" in w.path)
     original = next(w for w in tiny_model.weights if w.path == conv.path)
     np.testing.assert_allclose(conv.numpy(), original.numpy())

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from fer.model import AugmentConfig, build_augmenter, with_flip_tta
+
+
+def test_flip_tta_averages_the_face_and_its_mirror(tiny_model: keras.Model, tmp_path) -> None:
+    x = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+    expected = (tiny_model.predict(x, verbose=0) + tiny_model.predict(x[:, :, ::-1], verbose=0)) / 2
+    tta = with_flip_tta(tiny_model)
+    tta.save(tmp_path / "tta.keras")
+    reloaded = keras.models.load_model(tmp_path / "tta.keras")  # plain Keras, safe mode
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    # A mirrored face gets exactly the same answer.
+    np.testing.assert_allclose(reloaded.predict(x[:, :, ::-1], verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_augmenter_changes_images_in_training_only() -> None:
+    x = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    augment = build_augmenter(AugmentConfig(erase_probability=0.5), seed=0)
+    np.testing.assert_array_equal(augment(x, training=False), x)
+    trained = keras.ops.convert_to_numpy(augment(x, training=True))
+    assert trained.shape == x.shape and not np.allclose(trained, x)
+    assert 0 <= trained.min() and trained.max() <= 255
