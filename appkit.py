@@ -24,8 +24,9 @@ from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_d
 from fer.pipeline import EmotionPipeline
 
 DETECTOR_HELP = (
-    "blazeface-short: MediaPipe's short-range DNN, fast and accurate for faces within ~2 m (default). "
-    "blazeface-full: full-range model for small, distant faces. haar: OpenCV's classic cascade."
+    "blazeface-full: MediaPipe's full-range DNN, finds small and distant faces too (default). "
+    "blazeface-short: its short-range sibling, twice as fast, for one face near the camera. "
+    "haar: OpenCV's classic cascade."
 )
 
 

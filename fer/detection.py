@@ -53,7 +53,9 @@ FRAMINGS = {
     "blazeface-full": Framing(scale=1.129, shift_y=-0.029),
     "haar": Framing(scale=1.011, shift_y=0.005),
 }
-DEFAULT_DETECTOR = "blazeface-short"
+# Full range by default: short range misses every face of a 1280x720 frame holding five or ten
+# (they are too small for its 128 px input), full range finds them all at ~4 ms a frame (README).
+DEFAULT_DETECTOR = "blazeface-full"
 # On test.mp4 the face never scores below 0.70 while background blobs reach 0.52 (README).
 DEFAULT_MIN_SCORE = 0.6
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_ear")
@@ -218,7 +220,7 @@ class HaarDetector:
         return sorted(boxes, key=lambda b: -b.score)
 
 
-DETECTORS = ("blazeface-short", "blazeface-full", "haar")
+DETECTORS = ("blazeface-full", "blazeface-short", "haar")
 
 
 def make_detector(name: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE) -> FaceDetector:

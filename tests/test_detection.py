@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from conftest import read_rgb
@@ -71,3 +72,18 @@ def test_blazeface_keypoints_sit_inside_the_face(media: Path) -> None:
     assert max(right_eye[1], left_eye[1]) < mouth[1]  # eyes above the mouth
     for x, y in (right_eye, left_eye, mouth):
         assert box.x <= x <= box.x + box.w and box.y <= y <= box.y + box.h
+
+
+def test_default_detector_finds_every_face_of_a_group_frame(media: Path) -> None:
+    """Five and ten small faces in a 1280x720 frame: what a group photo or a wide shot holds."""
+    portrait = read_rgb(media / "portrait.jpg")
+    (box,) = make_detector().detect(portrait)
+    face = portrait[max(0, box.y - box.h // 2): box.y + box.h * 3 // 2, max(0, box.x - box.w // 2): box.x + box.w * 3 // 2]
+    for n in (5, 10):
+        canvas = np.full((720, 1280, 3), 200, np.uint8)
+        tile = 1280 // 5 - 16
+        small = cv2.resize(face, (tile, tile), interpolation=cv2.INTER_AREA)
+        for k in range(n):
+            r, c = divmod(k, 5)
+            canvas[r * 256 + 8: r * 256 + 8 + tile, c * 256 + 8: c * 256 + 8 + tile] = small
+        assert len(make_detector().detect(canvas)) == n

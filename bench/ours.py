@@ -1,0 +1,77 @@
+"""Benchmark worker for this project's pipeline: ``python -m bench.ours SECTION ARGS`` prints JSON.
+
+Each section runs in a fresh process so that its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.timing import median_ms, peak_rss_mib
+from fer.annotate import annotate
+from fer.imaging import read_image
+from fer.pipeline import load_pipeline
+from fer.video import iter_frames
+
+
+def video(path: str, repeats: str) -> dict:
+    pipeline = load_pipeline()
+    pipeline.analyse(np.zeros((64, 64, 3), np.uint8))  # warm-up
+    frames = with_face = extra = 0
+    start = time.perf_counter()
+    for _ in range(int(repeats)):
+        for _, _, rgb in iter_frames(path):
+            faces = pipeline.analyse(rgb)
+            annotate(rgb, faces)
+            frames += 1
+            with_face += bool(faces)
+            extra += max(0, len(faces) - 1)
+    seconds = time.perf_counter() - start
+    return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "frames_with_face": with_face,
+            "extra_faces": extra}
+
+
+def photos(folder: str) -> dict:
+    pipeline = load_pipeline()
+    files = sorted(Path(folder).glob("*.jpg"))
+    pipeline.analyse(read_image(str(files[0])))  # warm-up: first-call costs are not throughput
+    counts = []
+    start = time.perf_counter()
+    for file in files:
+        counts.append(len(pipeline.analyse(read_image(str(file)))))
+    seconds = time.perf_counter() - start
+    return {"images": len(files), "seconds": seconds, "per_s": len(files) / seconds, "faces": sum(counts),
+            "extra_faces": sum(max(0, c - 1) for c in counts), "missed": sum(c == 0 for c in counts)}
+
+
+def frame(path: str, repeats: str) -> dict:
+    pipeline = load_pipeline()
+    rgb = read_image(path)
+    return {"ms": median_ms(lambda: pipeline.analyse(rgb), int(repeats)), "faces": len(pipeline.analyse(rgb))}
+
+
+def classify(repeats: str) -> dict:
+    classifier = load_pipeline().classifier
+    rng = np.random.default_rng(0)
+    result = {}
+    for n in (1, 2, 5, 10, 32, 128):
+        batch = rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
+        ms = median_ms(lambda: classifier.predict(batch), int(repeats))  # noqa: B023 - used at once
+        result[str(n)] = {"ms": ms, "faces_per_s": n / ms * 1000}
+    single = rng.uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
+    result["keras_predict_1"] = {"ms": median_ms(lambda: classifier.model.predict(single, verbose=0), 20)}
+    return result
+
+
+SECTIONS = {"video": video, "photos": photos, "frame": frame, "classify": classify}
+
+if __name__ == "__main__":
+    section, *args = sys.argv[1:]
+    result = SECTIONS[section](*args)
+    result["peak_rss_mib"] = peak_rss_mib()
+    print(json.dumps(result))
