@@ -73,13 +73,25 @@ def build_trainer(classifier: keras.Model, aug: AugmentConfig, seed: int) -> ker
     return keras.Model(inputs, classifier(build_augmenter(aug, seed)(inputs)), name="trainer")
 
 
-def with_flip_tta(classifier: keras.Model) -> keras.Model:
-    """The classifier averaged over the face and its mirror image: same contract, one graph.
+TTA_SHIFT = 2  # pixels, ~4% of the side: FER2013's framing varies by about that much
 
-    Expressions are close to left-right symmetric, so the mirror is a second opinion for free;
-    ``keras.ops.flip`` keeps the file loadable by plain ``keras.models.load_model`` on any backend.
+
+def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
+    """The classifier averaged over the face and its mirror image (and, with ``shifts``, over the
+    four 2-pixel shifts of both): same contract, one graph, one call.
+
+    Expressions are close to left-right symmetric and FER2013's crops are loosely centred, so each
+    view is a second opinion for free. Built from ``keras.ops`` only, so the file stays loadable by
+    plain ``keras.models.load_model`` on any backend.
     """
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
-    mirrored = keras.ops.flip(inputs, axis=2)
-    outputs = layers.Average(name="probabilities")([classifier(inputs), classifier(mirrored)])
-    return keras.Model(inputs, outputs, name=f"{classifier.name}_flip_tta")
+    offsets = [(0, 0)] + ([(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)] if shifts else [])
+    s = TTA_SHIFT
+    padded = keras.ops.pad(inputs, [[0, 0], [s, s], [s, s], [0, 0]], mode="reflect")
+    views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in offsets]
+    views += [keras.ops.flip(view, axis=2) for view in views]
+    # One batch of all views: one pass through the network instead of one per view.
+    probabilities = classifier(keras.ops.concatenate(views, axis=0))
+    outputs = keras.ops.mean(keras.ops.reshape(probabilities, (len(views), -1, NUM_CLASSES)), axis=0)
+    suffix = "flip_shift_tta" if shifts else "flip_tta"
+    return keras.Model(inputs, outputs, name=f"{classifier.name}_{suffix}")

@@ -3,18 +3,31 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from fer.model import AugmentConfig, build_augmenter, with_flip_tta
+from fer.model import TTA_SHIFT, AugmentConfig, build_augmenter, with_tta
 
 
 def test_flip_tta_averages_the_face_and_its_mirror(tiny_model: keras.Model, tmp_path) -> None:
     x = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
     expected = (tiny_model.predict(x, verbose=0) + tiny_model.predict(x[:, :, ::-1], verbose=0)) / 2
-    tta = with_flip_tta(tiny_model)
+    tta = with_tta(tiny_model)
     tta.save(tmp_path / "tta.keras")
     reloaded = keras.models.load_model(tmp_path / "tta.keras")  # plain Keras, safe mode
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
     # A mirrored face gets exactly the same answer.
     np.testing.assert_allclose(reloaded.predict(x[:, :, ::-1], verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_shift_tta_averages_ten_views(tiny_model: keras.Model, tmp_path) -> None:
+    x = np.random.default_rng(2).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    s = TTA_SHIFT
+    padded = np.pad(x, [(0, 0), (s, s), (s, s), (0, 0)], mode="reflect")
+    views = [padded[:, s + dy: s + dy + 48, s + dx: s + dx + 48] for dx, dy in [(0, 0), (s, 0), (-s, 0), (0, s), (0, -s)]]
+    views += [v[:, :, ::-1] for v in views]
+    expected = np.mean([tiny_model.predict(v, verbose=0) for v in views], axis=0)
+    tta = with_tta(tiny_model, shifts=True)
+    tta.save(tmp_path / "tta.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "tta.keras").predict(x, verbose=0), expected,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_augmenter_changes_images_in_training_only() -> None:
