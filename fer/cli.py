@@ -1,4 +1,4 @@
-"""The command line: ``python -m fer {label,train,evaluate}``."""
+"""The command line: ``python -m fer {label,train,evaluate,baselines}``."""
 
 from __future__ import annotations
 
@@ -48,7 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, type=Path)
     evaluate.add_argument("--out", type=Path, help="metrics file (default: metrics.json beside the model)")
     evaluate.set_defaults(handler=_evaluate)
+    baselines = commands.add_parser("baselines", help="fit the classical baselines (PCA/HOG + SVM, Random Forest)")
+    baselines.add_argument("--data", required=True, type=Path)
+    baselines.add_argument("--out", type=Path, default=Path("models/baselines.json"))
+    baselines.set_defaults(handler=_baselines)
     return parser
+
+
+def _baselines(args: argparse.Namespace) -> int:
+    import json
+
+    from fer.baselines import run_baselines
+    from fer.datasets import load_fer
+
+    report = run_baselines(load_fer(args.data))
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    for name, row in report.items():
+        print(f"{name:14s} PrivateTest accuracy {row['private_test_accuracy']:.4f}  macro-F1 {row['private_test_macro_f1']:.4f}")
+    return 0
 
 
 def _label(args: argparse.Namespace) -> int:
