@@ -120,3 +120,16 @@ def test_baselines_beat_chance_on_separable_faces() -> None:
     accuracy = {name: row["private_test_accuracy"] for name, row in report.items()}
     assert min(accuracy.values()) > 0.65, accuracy  # chance is 0.5
     assert accuracy["HOG + SVM"] > 0.95, accuracy  # orientation is exactly what HOG measures
+
+
+def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras.Model) -> None:
+    from fer.model import with_tta
+
+    shipped = tmp_path / "shipped.keras"
+    with_tta(tiny_model, shifts=True).save(shipped)
+    config = replace(TINY, learning_rate=0.0, weight_decay=0.0)
+    train(config, synthetic_data(), tmp_path / "run", init=shipped)
+    tuned = keras.models.load_model(tmp_path / "run" / "best.keras")
+    for a, b in zip(tuned.get_weights(), tiny_model.get_weights(), strict=True):
+        if a.ndim == 4:  # conv kernels: untouched with a zero learning rate
+            np.testing.assert_allclose(a, b)
