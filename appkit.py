@@ -6,6 +6,7 @@ Only Streamlit glue lives here; the work itself is in ``fer``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,11 @@ import streamlit_webrtc  # noqa: F401
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector
 from fer.pipeline import EmotionPipeline
+
+# With async processing, streamlit-webrtc hands the callback only the newest frame and drops the
+# ones that queued up meanwhile: that is what keeps the live view from falling behind a camera that
+# is faster than we are. It warns on every drop; here a drop is the design, not a fault.
+logging.getLogger("streamlit_webrtc.process").setLevel(logging.ERROR)
 
 DETECTOR_HELP = (
     "blazeface-full: MediaPipe's full-range DNN, finds small and distant faces too (default). "
