@@ -32,7 +32,7 @@ def pixels(images: np.ndarray) -> np.ndarray:
 def hog(images: np.ndarray) -> np.ndarray:
     """Dalal-Triggs HOG on the 48x48 face: 8 px cells, 2x2-cell blocks, 9 orientations (900 values)."""
     descriptor = cv2.HOGDescriptor((FACE_SIZE, FACE_SIZE), (16, 16), (8, 8), (8, 8), 9)
-    return np.stack([descriptor.compute(img).ravel() for img in images])
+    return np.stack([np.asarray(descriptor.compute(img)).ravel() for img in images])
 
 
 @dataclass(frozen=True)

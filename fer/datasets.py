@@ -67,6 +67,7 @@ def load_fer(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FerD
 
 def load_csv(path: str | Path) -> FerData:
     """Read the Kaggle layout: columns ``emotion``, ``pixels`` (2304 gray levels), ``Usage``."""
+    path = Path(path)
     frame = pd.read_csv(path)
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
     if missing:

@@ -195,7 +195,7 @@ class HaarDetector:
     def __init__(
         self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 30, max_side: int = 640
     ) -> None:
-        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
             raise RuntimeError(f"could not load OpenCV's Haar cascade from {path}")
@@ -214,7 +214,7 @@ class HaarDetector:
             minSize=(self.min_size, self.min_size), outputRejectLevels=True,
         )
         boxes = [
-            FaceBox(*(round(v / scale) for v in (x, y, w, h)), score=float(s))
+            FaceBox(round(x / scale), round(y / scale), round(w / scale), round(h / scale), float(s))
             for (x, y, w, h), s in zip(found, np.ravel(weights), strict=True)
         ]
         return sorted(boxes, key=lambda b: -b.score)

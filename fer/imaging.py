@@ -92,7 +92,7 @@ def crop_face(gray: np.ndarray, box: FaceBox, framing: Framing, align: bool = Tr
     region = _square_region(gray, cx, cy, side * 1.5)
     region = cv2.resize(region, (outer, outer), interpolation=cv2.INTER_AREA)
     angle = eye_angle(box) if align else 0.0
-    rotation = cv2.getRotationMatrix2D((outer / 2, outer / 2), angle, 1.0)
+    rotation = np.asarray(cv2.getRotationMatrix2D((outer / 2, outer / 2), angle, 1.0), dtype=np.float64)
     rotation[:, 2] -= (outer - FACE_SIZE) / 2
     return cv2.warpAffine(region, rotation, (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
