@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import cv2
 import numpy as np
@@ -29,18 +30,24 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode image bytes to RGB uint8, applying EXIF orientation; raise ImageError if unusable."""
     if not data:
         raise ImageError("empty file (0 bytes)")
-    try:
-        with Image.open(io.BytesIO(data)) as image:  # reads the header only
-            _check_size(image.size, max_pixels)
-            image.load()  # full decode: raises on truncated or corrupt data
-            upright = ImageOps.exif_transpose(image)
-            return np.asarray(upright.convert("RGB"))
-    except UnidentifiedImageError:
-        raise ImageError("not an image in a format we read (JPEG, PNG, WebP, BMP)") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"image is over the {max_pixels / 1e6:.0f} MP limit (a possible decompression bomb)") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises for damaged files
-        raise ImageError(f"corrupt or truncated image ({exc})") from None
+    with warnings.catch_warnings():
+        # Our own, lower limit answers first; Pillow's bomb warning would only add noise to the log.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))  # reads the header only
+        except UnidentifiedImageError:
+            raise ImageError("not an image in a format we read (JPEG, PNG, WebP, BMP)") from None
+        except Image.DecompressionBombError:
+            raise ImageError(f"image is over the {max_pixels / 1e6:.0f} MP limit (a possible decompression bomb)") from None
+        except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises for damaged headers
+            raise ImageError(f"corrupt or truncated image ({exc})") from None
+    with image:
+        _check_size(image.size, max_pixels)
+        try:
+            image.load()  # the full decode: raises on truncated or corrupt pixel data
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"corrupt or truncated image ({exc})") from None
 
 
 def _check_size(size: tuple[int, int], max_pixels: int) -> None:
