@@ -8,26 +8,16 @@ Timings are medians over repeated calls on this machine; run it with nothing els
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from pathlib import Path
 
+from bench.timing import median_ms
 from fer.detection import DETECTORS, make_detector
 from fer.imaging import read_image
 from fer.video import iter_frames
 
 PHOTOS = ("justin.jpg", "portrait.jpg", "couple.jpg", "no-faces.jpg")
 EXPECTED = {"justin.jpg": 1, "portrait.jpg": 1, "couple.jpg": 2, "no-faces.jpg": 0}
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from fer.fer import FER
 from fer.utils import draw_annotations
 from timing import median_ms, peak_rss_mib
-
-from fer.fer import FER
 
 
 def video(path: str, repeats: str) -> dict:

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from test_e2e_browser import CHROMIUM, free_port, write_y4m  # noqa: E402
+from browser import CHROMIUM, camera_args, streamlit_server, write_y4m  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -33,64 +33,40 @@ def main() -> None:
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    import subprocess
-    import time
-    import urllib.request
+    with streamlit_server() as url, tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        y4m = write_y4m(args.media / "test.mp4", Path(tmp) / "camera.y4m")
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=camera_args(y4m))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
-         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-            y4m = write_y4m(args.media / "test.mp4", Path(tmp) / "camera.y4m")
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={y4m}"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        settle(page)
+        page.screenshot(path=str(OUT / "home.png"), full_page=True)
 
-            page.goto(url)
-            settle(page)
-            page.screenshot(path=str(OUT / "home.png"), full_page=True)
+        page.goto(f"{url}/live")
+        settle(page)
+        page.frame_locator("iframe[title*='streamlit_webrtc']").get_by_role("button", name="START").click()
+        page.wait_for_timeout(12_000)
+        page.screenshot(path=str(OUT / "live.png"), full_page=True)
 
-            page.goto(f"{url}/live")
-            settle(page)
-            page.frame_locator("iframe[title*='streamlit_webrtc']").get_by_role("button", name="START").click()
-            page.wait_for_timeout(12_000)
-            page.screenshot(path=str(OUT / "live.png"), full_page=True)
+        page.goto(f"{url}/photos")
+        settle(page)
+        page.locator("input[type=file]").set_input_files(
+            [str(args.media / n) for n in ("justin.jpg", "portrait.jpg", "couple.jpg", "no-faces.jpg")])
+        page.get_by_text("image(s) labelled").wait_for(timeout=120_000)
+        settle(page, 3)
+        page.screenshot(path=str(OUT / "photos.png"), full_page=True)
 
-            page.goto(f"{url}/photos")
-            settle(page)
-            page.locator("input[type=file]").set_input_files(
-                [str(args.media / n) for n in ("justin.jpg", "portrait.jpg", "couple.jpg", "no-faces.jpg")])
-            page.get_by_text("image(s) labelled").wait_for(timeout=120_000)
-            settle(page, 3)
-            page.screenshot(path=str(OUT / "photos.png"), full_page=True)
+        page.goto(f"{url}/videos")
+        settle(page)
+        page.locator("input[type=file]").set_input_files(str(args.media / "test.mp4"))
+        page.get_by_text("Dominant emotion overall").wait_for(timeout=180_000)
+        settle(page, 3)
+        page.screenshot(path=str(OUT / "videos.png"), full_page=True)
 
-            page.goto(f"{url}/videos")
-            settle(page)
-            page.locator("input[type=file]").set_input_files(str(args.media / "test.mp4"))
-            page.get_by_text("Dominant emotion overall").wait_for(timeout=180_000)
-            settle(page, 3)
-            page.screenshot(path=str(OUT / "videos.png"), full_page=True)
-
-            page.goto(f"{url}/training")
-            settle(page, 3)
-            page.screenshot(path=str(OUT / "training.png"), full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        page.goto(f"{url}/training")
+        settle(page, 3)
+        page.screenshot(path=str(OUT / "training.png"), full_page=True)
+        browser.close()
     print("wrote", ", ".join(sorted(p.name for p in OUT.glob("*.png"))))
 
 

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from fer.emotions import EMOTIONS, FACE_SIZE
+from fer.imaging import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
 CSV_COLUMNS = ("emotion", "pixels", "Usage")
 CSV_SPLITS = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 class DatasetError(ValueError):

@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fer.emotions import FACE_SIZE
 from fer.types import FaceBox, Framing
 
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 # Decompression-bomb guard: a 50 MP limit admits any camera photo, not a 30000x30000 PNG.
 MAX_PIXELS = 50_000_000
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from fer.annotate import annotate
 from fer.emotions import EMOTIONS
-from fer.imaging import ImageError, decode_image, read_image, rgb_to_bgr
+from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image, read_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
 from fer.types import FacePrediction, FrameResult
 from fer.uploads import Rejected, Upload, expand_uploads
@@ -21,7 +21,6 @@ from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 STATUS_OK, STATUS_NO_FACE = "ok", "no face"
 
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+from fer.imaging import IMAGE_SUFFIXES
+
 ARCHIVE_SUFFIXES = frozenset({".zip"})
 MAX_MEMBERS = 2000
 MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB of pictures is plenty for one batch

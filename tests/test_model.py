@@ -36,4 +36,4 @@ def test_augmenter_changes_images_in_training_only() -> None:
     np.testing.assert_array_equal(augment(x, training=False), x)
     trained = keras.ops.convert_to_numpy(augment(x, training=True))
     assert trained.shape == x.shape and not np.allclose(trained, x)
-    assert 0 <= trained.min() and trained.max() <= 255
+    assert trained.min() >= 0 and trained.max() <= 255
