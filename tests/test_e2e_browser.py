@@ -68,7 +68,9 @@ def run_live_once(browser, url: str, shots: Path) -> None:
             ".some(e => Number(e.textContent) > 0)",
             timeout=30_000,
         )
-        page.locator(".js-plotly-plot .scatterlayer .point").first.wait_for(timeout=30_000)
+        # Counted, not "visible": the fragment redraws the chart every second.
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .scatterlayer .point').length > 0",
+                               timeout=60_000)
         assert component.get_by_role("button", name="STOP").is_visible()
         page.screenshot(path=str(shots / "live.png"))
         if os.environ.get("FER_E2E_SCREENSHOT"):
