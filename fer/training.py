@@ -36,6 +36,7 @@ MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
+TTA_MARGIN = 0.005
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,10 @@ def finalise(out: Path, data: FerData, config_name: str) -> dict:
         name: float((predict_split(model, data.val).argmax(axis=1) == data.val.labels).mean())
         for name, model in candidates.items()
     }
-    choice = max(val_accuracy, key=val_accuracy.__getitem__)  # on a tie, the first: the cheaper
+    # Candidates run 1, 2 and 10 passes per face: a costlier one must beat the cheapest close rival
+    # by TTA_MARGIN, about 18 of PublicTest's 3,589 faces, to be worth its cost in a live app.
+    best_accuracy = max(val_accuracy.values())
+    choice = next(name for name, accuracy in val_accuracy.items() if accuracy >= best_accuracy - TTA_MARGIN)
     logger.info("PublicTest accuracy by test-time augmentation: %s -> %s", val_accuracy, choice)
     candidates[choice].save(out / MODEL_FILE)
     report = evaluate_model(candidates[choice], data)

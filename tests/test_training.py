@@ -65,7 +65,9 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     assert tuple(saved.input_shape) == (None, 48, 48, 1) and tuple(saved.output_shape) == (None, 7)
     tta = metrics["test_time_augmentation"]
     assert set(tta["public_test_accuracy"]) == {"none", "flip", "flip+shift"}
-    assert tta["public_test_accuracy"][tta["chosen"]] == max(tta["public_test_accuracy"].values())
+    accuracy = tta["public_test_accuracy"]  # cheapest first
+    assert accuracy[tta["chosen"]] >= max(accuracy.values()) - 0.005
+    assert all(a < max(accuracy.values()) - 0.005 for a in list(accuracy.values())[: list(accuracy).index(tta["chosen"])])
 
 
 def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
