@@ -83,7 +83,7 @@ def report(results: dict, command: str) -> str:
         "",
         f"Measured {datetime.date.today()} on {platform.processor() or platform.machine()} "
         f"({os.cpu_count()} cores), Python {platform.python_version()}, by `{command}`. "
-        "Ours: BlazeFace (short range) + our CNN, Keras `predict_on_batch`. Peer: the `fer` PyPI package "
+        "Ours: the defaults (BlazeFace full range + our CNN with flip TTA, Keras `predict_on_batch`). Peer: the `fer` PyPI package "
         "(25.10.3), `FER().detect_emotions` with its defaults (Haar cascade + its quantized TF Lite "
         "mini-Xception). Each row is one process; memory is its peak resident set.",
         "",

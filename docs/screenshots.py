@@ -39,6 +39,8 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
         page.goto(url)
+        # The first run of a fresh server imports TensorFlow: wait for the page, not for a timer.
+        page.get_by_role("heading", name="Facial expression recognition").wait_for(timeout=120_000)
         settle(page)
         page.screenshot(path=str(OUT / "home.png"), full_page=True)
 
@@ -64,6 +66,7 @@ def main() -> None:
         page.screenshot(path=str(OUT / "videos.png"), full_page=True)
 
         page.goto(f"{url}/training")
+        page.get_by_role("heading", name="Training metrics").wait_for(timeout=60_000)
         settle(page, 3)
         page.screenshot(path=str(OUT / "training.png"), full_page=True)
         browser.close()
