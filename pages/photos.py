@@ -32,8 +32,12 @@ if st.session_state.get("photos-signature") != signature:
     batch = label_uploads(files, appkit.pipeline(detector, min_score),
                           on_progress=lambda done, total, name: bar.progress(done / total, text=f"{done}/{total}: {name}"))
     bar.empty()
-    st.session_state["photos-signature"], st.session_state["photos-batch"] = signature, batch
-batch: PhotoBatch = st.session_state["photos-batch"]
+    # Annotated copies and their ZIP are made once per batch, not on every rerun (each label edit).
+    annotated = [annotate(image.rgb, image.faces) for image in batch.images[:GALLERY_LIMIT]]
+    st.session_state["photos-signature"] = signature
+    st.session_state["photos-result"] = (batch, annotated, annotated_zip(batch.images))
+batch: PhotoBatch
+batch, annotated, annotated_archive = st.session_state["photos-result"]
 
 for item in batch.rejected:
     st.warning(f"**{item.name}** was skipped: {item.reason}")
@@ -48,13 +52,12 @@ if batch.images:
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download CSV", table_csv(table), "faces.csv", "text/csv")
     c2.download_button("Download JSON", table_json(table), "faces.json", "application/json")
-    c3.download_button("Download annotated images (ZIP)", annotated_zip(batch.images), "annotated.zip", "application/zip")
+    c3.download_button("Download annotated images (ZIP)", annotated_archive, "annotated.zip", "application/zip")
 
     st.subheader("Gallery")
-    shown = batch.images[:GALLERY_LIMIT]
     columns = st.columns(4)
-    for i, image in enumerate(shown):
-        columns[i % 4].image(annotate(image.rgb, image.faces), caption=image.name, width="stretch")
+    for i, (image, picture) in enumerate(zip(batch.images, annotated, strict=False)):
+        columns[i % 4].image(picture, caption=image.name, width="stretch")
     if len(batch.images) > GALLERY_LIMIT:
         st.caption(f"Showing the first {GALLERY_LIMIT} of {len(batch.images)}; the ZIP download has them all.")
 
