@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +28,8 @@ class FaceDetector(Protocol):
     framing: Framing  # how this detector's boxes map onto FER2013's framing
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
-        """Faces in an RGB uint8 (H, W, 3) frame, best first."""
+        """Faces in an RGB uint8 (H, W, 3) frame, best first. Safe to call from several threads:
+        the app shares one detector between all sessions."""
         ...
 
 
@@ -111,13 +113,16 @@ class BlazeFaceDetector:
         outputs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1])
         self._scores, self._boxes = outputs[0]["index"], outputs[1]["index"]
         self._anchors = blazeface_anchors(spec)
+        # The interpreter's input and output tensors are shared state: one caller at a time.
+        self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         square, scale, pad_x, pad_y = letterbox(rgb, self.spec.input_size)
-        self._interpreter.set_tensor(self._input, (square.astype(np.float32) / 127.5 - 1.0)[None])
-        self._interpreter.invoke()
-        raw_scores = self._interpreter.get_tensor(self._scores)[0, :, 0]
-        raw_boxes = self._interpreter.get_tensor(self._boxes)[0]
+        with self._lock:
+            self._interpreter.set_tensor(self._input, (square.astype(np.float32) / 127.5 - 1.0)[None])
+            self._interpreter.invoke()
+            raw_scores = self._interpreter.get_tensor(self._scores)[0, :, 0].copy()
+            raw_boxes = self._interpreter.get_tensor(self._boxes)[0].copy()
         scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores, -80.0, 80.0)))
         keep = scores >= self.min_score
         if not keep.any():
@@ -203,16 +208,18 @@ class HaarDetector:
         self.min_neighbors = min_neighbors
         self.min_size = min_size
         self.max_side = max_side
+        self._lock = threading.Lock()  # OpenCV does not promise a cascade is safe to share across threads
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         # The cascade's cost grows with pixels, not faces: search a copy at most max_side wide.
         scale = min(1.0, self.max_side / max(rgb.shape[:2]))
         small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
         gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
-        found, _, weights = self._cascade.detectMultiScale3(
-            gray, self.scale_factor, self.min_neighbors,
-            minSize=(self.min_size, self.min_size), outputRejectLevels=True,
-        )
+        with self._lock:
+            found, _, weights = self._cascade.detectMultiScale3(
+                gray, self.scale_factor, self.min_neighbors,
+                minSize=(self.min_size, self.min_size), outputRejectLevels=True,
+            )
         boxes = [
             FaceBox(round(x / scale), round(y / scale), round(w / scale), round(h / scale), float(s))
             for (x, y, w, h), s in zip(found, np.ravel(weights), strict=True)

@@ -87,3 +87,17 @@ def test_default_detector_finds_every_face_of_a_group_frame(media: Path) -> None
             r, c = divmod(k, 5)
             canvas[r * 256 + 8: r * 256 + 8 + tile, c * 256 + 8: c * 256 + 8 + tile] = small
         assert len(make_detector().detect(canvas)) == n
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_one_detector_shared_by_threads_gives_each_its_own_faces(media: Path, name: str) -> None:
+    """The app shares one detector between sessions: concurrent calls must not mix their results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    detector = make_detector(name)
+    photos = {n: read_rgb(media / n) for n in ("justin.jpg", "couple.jpg", "no-faces.jpg")}
+    expected = {n: [(b.x, b.y, b.w, b.h) for b in detector.detect(rgb)] for n, rgb in photos.items()}
+    jobs = list(photos) * 30
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda n: [(b.x, b.y, b.w, b.h) for b in detector.detect(photos[n])], jobs))
+    assert results == [expected[n] for n in jobs]
