@@ -44,23 +44,30 @@ class VideoAnalysis:
 
 def probe_video(path: str | Path) -> VideoInfo:
     with _open(path) as container:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
-        return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, stream.frames or 0)
+        return _info(container.streams.video[0])
 
 
 def iter_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
     """(index, time in seconds, RGB uint8 frame) for every decodable frame."""
     with _open(path) as container:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or stream.guessed_rate or 25)
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                time_s = float(frame.time) if frame.time is not None else index / fps
-                yield index, time_s, frame.to_ndarray(format="rgb24")
-        except av.FFmpegError as exc:
-            # A damaged tail still leaves the frames before it usable.
-            logger.warning("%s: decoding stopped early: %s", path, exc)
+        yield from _decode(container, path)
+
+
+def _info(stream: av.video.stream.VideoStream) -> VideoInfo:
+    fps = float(stream.average_rate or stream.guessed_rate or 25)
+    return VideoInfo(stream.codec_context.width, stream.codec_context.height, fps, stream.frames or 0)
+
+
+def _decode(container: av.container.InputContainer, path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:
+    stream = container.streams.video[0]
+    fps = _info(stream).fps
+    try:
+        for index, frame in enumerate(container.decode(stream)):
+            time_s = float(frame.time) if frame.time is not None else index / fps
+            yield index, time_s, frame.to_ndarray(format="rgb24")
+    except av.FFmpegError as exc:
+        # A damaged tail still leaves the frames before it usable.
+        logger.warning("%s: decoding stopped early: %s", path, exc)
 
 
 def _open(path: str | Path) -> av.container.InputContainer:
@@ -117,13 +124,14 @@ def analyse_video(
     latest analysed result. Faces carry track ids from ``tracker`` (a fresh one by default)."""
     if every < 1:
         raise ValueError("every must be >= 1")
-    info = probe_video(path)
     tracker = tracker or FaceTracker(smoothing=0.0)
+    container = _open(path)  # once: its header gives the info, its packets the frames
+    info = _info(container.streams.video[0])
     analysis = VideoAnalysis(info)
     writer = AnnotatedVideoWriter(annotated_path, info.fps) if annotated_path else None
     latest: list[FacePrediction] = []
     try:
-        for index, time_s, rgb in iter_frames(path):
+        for index, time_s, rgb in _decode(container, path):
             if index % every == 0:
                 latest = tracker.update(pipeline.analyse(rgb))
                 analysis.frames.append(FrameResult(latest, index, time_s))
@@ -133,6 +141,7 @@ def analyse_video(
             if on_progress is not None:
                 on_progress(index + 1, info.frame_count)
     finally:
+        container.close()
         if writer is not None:
             writer.close()
     if analysis.frames_decoded == 0:
