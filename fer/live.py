@@ -48,7 +48,8 @@ class LiveSnapshot:
 class _Buffer:
     samples: deque[LiveSample] = field(default_factory=deque)
     frame_times: deque[float] = field(default_factory=deque)
-    per_second: dict[int, list[np.ndarray]] = field(default_factory=dict)  # whole session, for the log
+    # Whole session, for the log: per second, faces seen and the sum of their probabilities.
+    per_second: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)
     frames: int = 0
 
 
@@ -86,8 +87,12 @@ class LiveSession:
             buffer.samples.popleft()
         while buffer.frame_times and buffer.frame_times[0] < sample.time_s - FPS_WINDOW_SECONDS:
             buffer.frame_times.popleft()
-        second = buffer.per_second.setdefault(int(sample.time_s), [])
-        second.extend(face.probabilities for face in sample.faces)
+        if sample.faces:
+            count, total = buffer.per_second.get(int(sample.time_s), (0, np.zeros(len(EMOTIONS))))
+            added = np.sum([face.probabilities for face in sample.faces], axis=0)
+            buffer.per_second[int(sample.time_s)] = (count + len(sample.faces), total + added)
+        else:
+            buffer.per_second.setdefault(int(sample.time_s), (0, np.zeros(len(EMOTIONS))))
 
     def snapshot(self) -> LiveSnapshot:
         with self._lock:
@@ -107,13 +112,13 @@ class LiveSession:
     def per_second_log(self) -> pd.DataFrame:
         """One row per second of the session: faces seen, mean probabilities, dominant emotion."""
         with self._lock:
-            seconds = {s: list(p) for s, p in self._buffer.per_second.items()}
+            seconds = dict(self._buffer.per_second)  # the tuples are replaced, never changed in place
         rows = []
         for second in sorted(seconds):
-            probabilities = seconds[second]
-            mean = np.mean(probabilities, axis=0) if probabilities else np.full(len(EMOTIONS), np.nan)
-            row: dict[str, object] = {"second": second, "face_observations": len(probabilities)}
-            row["dominant"] = EMOTIONS[int(np.argmax(mean))] if probabilities else None
+            count, total = seconds[second]
+            mean = total / count if count else np.full(len(EMOTIONS), np.nan)
+            row: dict[str, object] = {"second": second, "face_observations": count}
+            row["dominant"] = EMOTIONS[int(np.argmax(mean))] if count else None
             row.update({f"p_{name}": round(float(p), 4) for name, p in zip(EMOTIONS, mean, strict=True)})
             rows.append(row)
         return pd.DataFrame(rows, columns=["second", "face_observations", "dominant"] + [f"p_{e}" for e in EMOTIONS])
