@@ -9,7 +9,6 @@ import json
 import logging
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -41,7 +40,7 @@ def classifier() -> EmotionClassifier:
     return EmotionClassifier.load(DEFAULT_MODEL)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=8)  # each threshold value is an entry
 def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE) -> EmotionPipeline:
     """One pipeline per detector setting and process; the classifier inside is shared."""
     return EmotionPipeline(make_detector(detector, min_score), classifier())
@@ -138,4 +137,4 @@ def app_secrets() -> Mapping[str, Any] | None:
 
 
 def model_path_label() -> str:
-    return str(Path(DEFAULT_MODEL).relative_to(Path(DEFAULT_MODEL).parent.parent))
+    return str(DEFAULT_MODEL.relative_to(MODELS_DIR.parent))

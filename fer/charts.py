@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from fer.annotate import COLOURS
 from fer.emotions import EMOTIONS
@@ -57,8 +58,6 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
 
 def training_curves(history: pd.DataFrame) -> go.Figure:
     """Loss and accuracy per epoch, training and validation (PublicTest)."""
-    from plotly.subplots import make_subplots
-
     epochs = history["epoch"] + 1
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     for col, metric in ((1, "loss"), (2, "accuracy")):

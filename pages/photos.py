@@ -3,6 +3,7 @@ import base64
 import hashlib
 
 import cv2
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +16,21 @@ from fer.labelling import PhotoBatch, label_uploads
 appkit.require_navigation()
 
 GALLERY_LIMIT = 24
+
+
+def thumbnail(crop: np.ndarray) -> str:
+    _ok, png = cv2.imencode(".png", crop)
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
+
+
+def corrections_table(batch: PhotoBatch) -> pd.DataFrame:
+    """One row per face: what the model saw, its label, and a label column for the user to fix."""
+    faces = [(image.name, i, face) for image in batch.images for i, face in enumerate(image.faces)]
+    return pd.DataFrame({
+        "face": [thumbnail(face.crop) for _, _, face in faces],
+        "file": [name for name, _, _ in faces], "index": [i for _, i, _ in faces],
+        "predicted": [face.emotion for _, _, face in faces], "label": [face.emotion for _, _, face in faces],
+    })
 
 st.title("Bulk photos")
 st.caption("Upload photos (JPEG, PNG, WebP, BMP) or .zip archives of them. They are processed in memory and not stored.")
@@ -32,12 +48,13 @@ if st.session_state.get("photos-signature") != signature:
     batch = label_uploads(files, appkit.pipeline(detector, min_score),
                           on_progress=lambda done, total, name: bar.progress(done / total, text=f"{done}/{total}: {name}"))
     bar.empty()
-    # Annotated copies and their ZIP are made once per batch, not on every rerun (each label edit).
+    # Annotated copies, their ZIP and the face thumbnails are made once per batch, not on every
+    # rerun (each label edit is one).
     annotated = [annotate(image.rgb, image.faces) for image in batch.images[:GALLERY_LIMIT]]
     st.session_state["photos-signature"] = signature
-    st.session_state["photos-result"] = (batch, annotated, annotated_zip(batch.images))
+    st.session_state["photos-result"] = (batch, annotated, annotated_zip(batch.images), corrections_table(batch))
 batch: PhotoBatch
-batch, annotated, annotated_archive = st.session_state["photos-result"]
+batch, annotated, annotated_archive, editable = st.session_state["photos-result"]
 
 for item in batch.rejected:
     st.warning(f"**{item.name}** was skipped: {item.reason}")
@@ -64,17 +81,6 @@ if batch.images:
 if len(faces):
     st.subheader("Corrections")
     st.caption("Fix any wrong label, then download the faces as a dataset that `python -m fer train --data` reads.")
-    crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)}
-
-    def thumbnail(key: tuple[str, int]) -> str:
-        _ok, png = cv2.imencode(".png", crops[key])
-        return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
-
-    editable = pd.DataFrame({
-        "face": [thumbnail((f, int(i))) for f, i in zip(faces.file, faces.face, strict=True)],
-        "file": faces.file.to_numpy(), "index": faces.face.astype(int).to_numpy(),
-        "predicted": faces.emotion.to_numpy(), "label": faces.emotion.to_numpy(),
-    })
     edited = st.data_editor(
         editable, hide_index=True, width="stretch", disabled=["face", "file", "index", "predicted"],
         column_config={"face": st.column_config.ImageColumn("face", width="small"),
@@ -83,5 +89,6 @@ if len(faces):
     )
     changed = int((edited["label"] != edited["predicted"]).sum())
     st.write(f"{changed} label(s) corrected.")
+    crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)}
     labelled = [LabelledFace(row.file, row.index, crops[(row.file, row.index)], row.label) for row in edited.itertuples()]
     st.download_button("Download labelled faces (dataset ZIP)", dataset_zip(labelled), "corrected_faces.zip", "application/zip")
