@@ -14,19 +14,22 @@ import numpy as np
 
 from bench.timing import median_ms, peak_rss_mib
 from fer.annotate import annotate
+from fer.classifier import DEFAULT_RUNTIME, RUNTIMES, EmotionClassifier
 from fer.imaging import read_image
 from fer.pipeline import load_pipeline
+from fer.tracking import DetectionSchedule
 from fer.video import iter_frames
 
 
-def video(path: str, repeats: str) -> dict:
-    pipeline = load_pipeline()
+def video(path: str, repeats: str, runtime: str = DEFAULT_RUNTIME, detect_every: str = "1") -> dict:
+    pipeline = load_pipeline(runtime=runtime)  # type: ignore[arg-type]
     pipeline.analyse(np.zeros((64, 64, 3), np.uint8))  # warm-up
     frames = with_face = extra = 0
     start = time.perf_counter()
     for _ in range(int(repeats)):
+        schedule = DetectionSchedule(int(detect_every))
         for _, _, rgb in iter_frames(path):
-            faces = pipeline.analyse(rgb)
+            faces = pipeline.classify(rgb, schedule.boxes(pipeline.detector, rgb))
             annotate(rgb, faces)
             frames += 1
             with_face += bool(faces)
@@ -34,6 +37,28 @@ def video(path: str, repeats: str) -> dict:
     seconds = time.perf_counter() - start
     return {"frames": frames, "seconds": seconds, "fps": frames / seconds, "frames_with_face": with_face,
             "extra_faces": extra}
+
+
+def held_boxes(path: str, max_every: str) -> dict:
+    """Boxes held from the last detection, k-1 frames old, against a fresh detection on the same
+    frame: their overlap, and how often the face gets the same (unsmoothed) label."""
+    pipeline = load_pipeline()
+    frames = [rgb for _, _, rgb in iter_frames(path)]
+    detected = [pipeline.detector.detect(rgb) for rgb in frames]
+    fresh_labels = [pipeline.classify(rgb, boxes[:1])[0].emotion if boxes else None
+                    for rgb, boxes in zip(frames, detected, strict=True)]
+    result = {}
+    for every in range(2, int(max_every) + 1):
+        ious, same = [], []
+        for i, rgb in enumerate(frames):
+            held = detected[i - i % every]
+            if i % every == 0 or not held or not detected[i]:
+                continue
+            ious.append(held[0].iou(detected[i][0]))
+            same.append(pipeline.classify(rgb, held[:1])[0].emotion == fresh_labels[i])
+        result[str(every)] = {"held_frames": len(ious), "mean_iou": float(np.mean(ious)),
+                              "min_iou": float(np.min(ious)), "same_label": float(np.mean(same))}
+    return result
 
 
 def photos(folder: str) -> dict:
@@ -61,14 +86,19 @@ def classify(repeats: str) -> dict:
     result = {}
     for n in (1, 2, 5, 10, 32, 128):
         batch = rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
-        ms = median_ms(lambda: classifier.predict(batch), int(repeats))  # called here, in this iteration
+        ms = median_ms(lambda b=batch: classifier.predict(b), int(repeats))
         result[str(n)] = {"ms": ms, "faces_per_s": n / ms * 1000}
     single = rng.uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
+    batches = {n: rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32) for n in (1, 5, 32)}
+    for runtime in RUNTIMES:  # every runtime on the same batches, for the fast-path table
+        other = EmotionClassifier(classifier.model, runtime)
+        result[f"runtime_{runtime}"] = {str(n): median_ms(lambda b=b, c=other: c.predict(b), int(repeats))
+                                        for n, b in batches.items()}
     result["keras_predict_1"] = {"ms": median_ms(lambda: classifier.model.predict(single, verbose=0), 20)}
     return result
 
 
-SECTIONS = {"video": video, "photos": photos, "frame": frame, "classify": classify}
+SECTIONS = {"video": video, "held_boxes": held_boxes, "photos": photos, "frame": frame, "classify": classify}
 
 if __name__ == "__main__":
     section, *args = sys.argv[1:]

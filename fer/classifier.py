@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import keras
 import numpy as np
@@ -15,31 +17,52 @@ logger = logging.getLogger(__name__)
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "emotion_cnn.keras"
 
+Runtime = Literal["litert", "keras"]
+RUNTIMES: tuple[Runtime, ...] = ("litert", "keras")
+# LiteRT by measurement: about half the time of predict_on_batch for one face (docs/benchmarks.md).
+DEFAULT_RUNTIME: Runtime = "litert"
+
 
 class EmotionClassifier:
-    """Wraps a model taking (N, 48, 48, 1) float32 gray levels 0..255 and returning (N, 7) probabilities."""
+    """Wraps a model taking (N, 48, 48, 1) float32 gray levels 0..255 and returning (N, 7) probabilities.
 
-    def __init__(self, model: keras.Model) -> None:
+    ``runtime`` says what runs it: ``"litert"``, the same graph exported to LiteRT, or
+    ``"keras"``, Keras's ``predict_on_batch``. Both give the same probabilities to float precision.
+    """
+
+    def __init__(self, model: keras.Model, runtime: Runtime = "keras") -> None:
         expected_in, expected_out = (None, FACE_SIZE, FACE_SIZE, 1), (None, NUM_CLASSES)
         if tuple(model.input_shape) != expected_in or tuple(model.output_shape) != expected_out:
             raise ValueError(
                 f"model maps {model.input_shape} -> {model.output_shape}; "
                 f"the contract is {expected_in} -> {expected_out}"
             )
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         self.model = model
+        self.runtime = runtime
+        self._run: Callable[[np.ndarray], np.ndarray] = (
+            _litert_runner(model) if runtime == "litert" else model.predict_on_batch
+        )
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_MODEL) -> EmotionClassifier:
+    def load(cls, path: str | Path = DEFAULT_MODEL, runtime: Runtime = DEFAULT_RUNTIME) -> EmotionClassifier:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no model at {path}; train one with `python -m fer train`")
         logger.info("loading %s", path)
-        return cls(keras.models.load_model(path, compile=False))
+        return cls(keras.models.load_model(path, compile=False), runtime)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities (N, 7) for a (N, 48, 48, 1) float32 batch; empty in, empty out."""
         if len(batch) == 0:
             return np.zeros((0, NUM_CLASSES), dtype=np.float32)
-        # predict_on_batch reuses one compiled function; predict() rebuilds a dataset per call,
-        # which costs ~25 ms: more than the network itself for a handful of faces.
-        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+        # Never model.predict(): it rebuilds a dataset and a loop per call, ~25 ms, more than the
+        # network itself for a handful of faces.
+        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)), dtype=np.float32)
+
+
+def _litert_runner(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+    from fer.litert import LiteRTModel
+
+    return LiteRTModel.from_keras(model)

@@ -20,7 +20,7 @@ import pandas as pd
 from fer.annotate import annotate
 from fer.emotions import EMOTIONS
 from fer.pipeline import EmotionPipeline
-from fer.tracking import FaceTracker
+from fer.tracking import DetectionSchedule, FaceTracker
 from fer.types import FacePrediction
 
 TIMELINE_SECONDS = 60.0
@@ -63,15 +63,21 @@ class LiveSession:
         self._buffer = _Buffer()
         self.pipeline = pipeline
         self.tracker = FaceTracker(smoothing=smoothing)
+        self.schedule = DetectionSchedule()
         self.min_confidence = 0.0
 
     def set_smoothing(self, smoothing: float) -> None:
         if smoothing != self.tracker.smoothing:
             self.tracker = FaceTracker(smoothing=smoothing)
 
+    def set_detect_every(self, every: int) -> None:
+        if every != self.schedule.every:
+            self.schedule = DetectionSchedule(every)
+
     def process(self, rgb: np.ndarray) -> np.ndarray:
         """Detect, classify, smooth and annotate one frame; record it for the charts."""
-        faces = self.tracker.update(self.pipeline.analyse(rgb))
+        boxes = self.schedule.boxes(self.pipeline.detector, rgb)
+        faces = self.tracker.update(self.pipeline.classify(rgb, boxes))
         shown = [f for f in faces if f.confidence >= self.min_confidence]
         now = self._clock() - self._start
         with self._lock:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer.classifier import DEFAULT_MODEL, DEFAULT_RUNTIME, EmotionClassifier, Runtime
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, FaceDetector, make_detector
 from fer.imaging import crop_face, to_gray, to_model_input
-from fer.types import FacePrediction
+from fer.types import FaceBox, FacePrediction
 
 
 class EmotionPipeline:
@@ -21,7 +21,10 @@ class EmotionPipeline:
         self.align = align
 
     def analyse(self, rgb: np.ndarray) -> list[FacePrediction]:
-        boxes = self.detector.detect(rgb)
+        return self.classify(rgb, self.detector.detect(rgb))
+
+    def classify(self, rgb: np.ndarray, boxes: list[FaceBox]) -> list[FacePrediction]:
+        """Classify the faces at ``boxes``, found in this frame or, between detections, in a recent one."""
         if not boxes:
             return []
         gray = to_gray(rgb)
@@ -35,6 +38,7 @@ def load_pipeline(
     model: str | Path = DEFAULT_MODEL,
     min_score: float = DEFAULT_MIN_SCORE,
     align: bool = True,
+    runtime: Runtime = DEFAULT_RUNTIME,
 ) -> EmotionPipeline:
     """The shipped model behind the named detector; call once and reuse."""
-    return EmotionPipeline(make_detector(detector, min_score), EmotionClassifier.load(model), align)
+    return EmotionPipeline(make_detector(detector, min_score), EmotionClassifier.load(model, runtime), align)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fer.detection import FaceDetector
 from fer.types import FaceBox, FacePrediction
 
 
@@ -71,3 +72,27 @@ class FaceTracker:
                 matches[i] = self._tracks[j]
                 used.add(j)
         return matches
+
+
+class DetectionSchedule:
+    """Run the face detector on every ``every``-th frame and reuse its boxes on the frames between.
+
+    At 30 frames/s a face moves a few pixels from one frame to the next, less than the margin of
+    its crop, so a box one or two frames old still frames it (``python -m bench.fastpaths``
+    measures the overlap and the labels it gives). Where the last detection found no face, every
+    frame is searched, so a face that comes into view is found at once.
+    """
+
+    def __init__(self, every: int = 1) -> None:
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self.every = every
+        self._boxes: list[FaceBox] = []
+        self._since_detection = 0
+
+    def boxes(self, detector: FaceDetector, rgb: np.ndarray) -> list[FaceBox]:
+        if not self._boxes or self._since_detection >= self.every - 1:
+            self._boxes, self._since_detection = detector.detect(rgb), 0
+        else:
+            self._since_detection += 1
+        return self._boxes

@@ -15,6 +15,7 @@ st.title("Live webcam")
 st.caption("Frames are processed on this machine as they arrive and are never stored.")
 detector, min_score = appkit.detector_controls("live")
 smoothing = st.sidebar.slider("Smoothing", 0.0, 0.95, 0.6, 0.05, help="Weight of the past in each face's probabilities: higher is steadier, slower to change.")
+detect_every = st.sidebar.slider("Detect faces every k frames", 1, 5, 1, help="Between detections the last boxes are reused and only classified: faster, and fine for faces that move slowly (docs/benchmarks.md measures both).")
 min_confidence = st.sidebar.slider("Label confidence threshold", 0.0, 0.9, 0.0, 0.05, help="Hide faces whose top emotion is less likely than this.")
 
 # One LiveSession per stream: made when a stream starts, kept after it stops for the summary.
@@ -26,6 +27,7 @@ if "live-session" not in st.session_state or (playing_now and not was_playing):
 session: LiveSession = st.session_state["live-session"]
 session.pipeline = appkit.pipeline(detector, min_score)
 session.set_smoothing(smoothing)
+session.set_detect_every(detect_every)
 session.min_confidence = min_confidence
 
 

@@ -45,7 +45,8 @@ def test_live_page_renders_before_a_stream_starts(monkeypatch: pytest.MonkeyPatc
     at = page("live.py").run()
     assert_clean(at)
     assert "START" in at.info[0].value
-    assert [s.label for s in at.sidebar.slider] == ["Detection threshold", "Smoothing", "Label confidence threshold"]
+    assert [s.label for s in at.sidebar.slider] == [
+        "Detection threshold", "Smoothing", "Detect faces every k frames", "Label confidence threshold"]
 
 
 def test_photos_page_labels_real_photos_and_offers_downloads(media: Path) -> None:

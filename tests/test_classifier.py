@@ -37,3 +37,41 @@ def test_shipped_model_is_self_contained_and_honours_the_contract() -> None:
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
     # Normalisation is inside the graph: scaling the input by 1/255 changes the answer.
     assert not np.allclose(p, model.predict(gray / 255.0, verbose=0), atol=1e-3)
+
+
+def test_litert_runtime_gives_the_keras_probabilities_for_any_batch_size(tiny_model: keras.Model) -> None:
+    keras_run, litert_run = EmotionClassifier(tiny_model, "keras"), EmotionClassifier(tiny_model, "litert")
+    rng = np.random.default_rng(2)
+    for n in (1, 3, 1, 8):  # the batch size changes between calls, as faces come and go
+        batch = rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
+        np.testing.assert_allclose(litert_run.predict(batch), keras_run.predict(batch), atol=1e-5)
+
+
+def test_shipped_model_under_litert_agrees_with_keras_on_real_faces(shipped_classifier: EmotionClassifier, media) -> None:
+    from fer.detection import make_detector
+    from fer.imaging import crop_face, read_image, to_gray, to_model_input
+
+    detector = make_detector()
+    rgb = read_image(str(media / "couple.jpg"))
+    crops = to_model_input([crop_face(to_gray(rgb), box, detector.framing) for box in detector.detect(rgb)])
+    keras_run = EmotionClassifier(shipped_classifier.model, "keras")
+    assert shipped_classifier.runtime == "litert"  # the default
+    np.testing.assert_allclose(shipped_classifier.predict(crops), keras_run.predict(crops), atol=1e-4)
+
+
+def test_litert_runtime_is_safe_to_share_between_threads(tiny_model: keras.Model) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    classifier = EmotionClassifier(tiny_model, "litert")
+    rng = np.random.default_rng(3)
+    batches = [rng.uniform(0, 255, (1 + i % 4, 48, 48, 1)).astype(np.float32) for i in range(48)]
+    expected = [EmotionClassifier(tiny_model, "keras").predict(b) for b in batches]
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(classifier.predict, batches))
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, atol=1e-5)
+
+
+def test_unknown_runtime_is_refused(tiny_model: keras.Model) -> None:
+    with pytest.raises(ValueError, match="runtime"):
+        EmotionClassifier(tiny_model, "onnx")  # type: ignore[arg-type]

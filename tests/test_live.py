@@ -48,6 +48,15 @@ def test_live_session_annotates_real_frames_and_reports(frames: list[np.ndarray]
     assert summary.sum() == pytest.approx(1.0)
 
 
+def test_detecting_every_third_frame_still_labels_every_frame(frames: list[np.ndarray], tiny_model) -> None:
+    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)))
+    session.set_detect_every(3)
+    for rgb in frames[:12]:
+        assert not np.array_equal(session.process(rgb), rgb)  # boxed on detected and held frames alike
+    assert session.snapshot().frames == 12 and session.snapshot().faces_now == 1
+    assert set(session.snapshot().timeline.track) == {0}  # one face followed throughout
+
+
 def test_timeline_keeps_only_the_last_minute(frames: list[np.ndarray], tiny_model) -> None:
     clock = FakeClock()
     session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)), clock=clock)

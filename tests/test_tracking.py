@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer.tracking import FaceTracker
+from fer.tracking import DetectionSchedule, FaceTracker
 from fer.types import FaceBox, FacePrediction
 
 
@@ -42,3 +42,43 @@ def test_a_face_gone_too_long_comes_back_as_new() -> None:
 def test_smoothing_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError):
         FaceTracker(smoothing=1.0)
+
+
+class CountingDetector:
+    """Finds the faces it is given, in turn, and counts its calls."""
+
+    framing = None
+
+    def __init__(self, results: list[list[FaceBox]]) -> None:
+        self.results, self.calls = results, 0
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        self.calls += 1
+        return self.results[min(self.calls - 1, len(self.results) - 1)]
+
+
+def test_detection_schedule_reuses_boxes_between_detections() -> None:
+    boxes = [[FaceBox(i, 0, 50, 50)] for i in range(10)]
+    detector, schedule = CountingDetector(boxes), DetectionSchedule(every=3)
+    frame = np.zeros((4, 4, 3), np.uint8)
+    seen = [schedule.boxes(detector, frame)[0].x for _ in range(7)]
+    assert seen == [0, 0, 0, 1, 1, 1, 2]  # frames 0, 3 and 6 were searched
+    assert detector.calls == 3
+
+
+def test_detection_schedule_searches_every_frame_while_no_face_is_found() -> None:
+    detector = CountingDetector([[], [], [FaceBox(7, 0, 50, 50)]])
+    schedule = DetectionSchedule(every=5)
+    frame = np.zeros((4, 4, 3), np.uint8)
+    found = [len(schedule.boxes(detector, frame)) for _ in range(4)]
+    assert found == [0, 0, 1, 1] and detector.calls == 3  # the face is found on the frame it appears
+
+
+def test_detection_schedule_of_one_detects_every_frame() -> None:
+    detector = CountingDetector([[FaceBox(0, 0, 50, 50)]])
+    schedule = DetectionSchedule()
+    for _ in range(4):
+        schedule.boxes(detector, np.zeros((4, 4, 3), np.uint8))
+    assert detector.calls == 4
+    with pytest.raises(ValueError):
+        DetectionSchedule(every=0)
