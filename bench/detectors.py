@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 
 from bench.timing import median_ms
@@ -36,7 +37,7 @@ def main() -> None:
         for photo, rgb in photos.items():
             found = len(detector.detect(rgb))
             mark = "" if found == EXPECTED[photo] else " ✗"
-            cells.append(f"{found}{mark} / {median_ms(lambda: detector.detect(rgb), args.repeats):.1f}")
+            cells.append(f"{found}{mark} / {median_ms(partial(detector.detect, rgb), args.repeats):.1f}")
         counts = [len(detector.detect(rgb)) for rgb in frames]
         start = time.perf_counter()
         for rgb in frames:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -86,19 +88,19 @@ def classify(repeats: str) -> dict:
     result = {}
     for n in (1, 2, 5, 10, 32, 128):
         batch = rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
-        ms = median_ms(lambda b=batch: classifier.predict(b), int(repeats))
+        ms = median_ms(partial(classifier.predict, batch), int(repeats))
         result[str(n)] = {"ms": ms, "faces_per_s": n / ms * 1000}
     single = rng.uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
     batches = {n: rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32) for n in (1, 5, 32)}
     for runtime in RUNTIMES:  # every runtime on the same batches, for the fast-path table
         other = EmotionClassifier(classifier.model, runtime)
-        result[f"runtime_{runtime}"] = {str(n): median_ms(lambda b=b, c=other: c.predict(b), int(repeats))
+        result[f"runtime_{runtime}"] = {str(n): median_ms(partial(other.predict, b), int(repeats))
                                         for n, b in batches.items()}
     result["keras_predict_1"] = {"ms": median_ms(lambda: classifier.model.predict(single, verbose=0), 20)}
     return result
 
 
-SECTIONS = {"video": video, "held_boxes": held_boxes, "photos": photos, "frame": frame, "classify": classify}
+SECTIONS: dict[str, Callable[..., dict]] = {"video": video, "held_boxes": held_boxes, "photos": photos, "frame": frame, "classify": classify}
 
 if __name__ == "__main__":
     section, *args = sys.argv[1:]

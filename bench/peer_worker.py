@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -61,7 +62,7 @@ def frame(path: str, repeats: str) -> dict:
             "faces": len(detector.detect_emotions(bgr))}
 
 
-SECTIONS = {"video": video, "photos": photos, "frame": frame}
+SECTIONS: dict[str, Callable[..., dict]] = {"video": video, "photos": photos, "frame": frame}
 
 if __name__ == "__main__":
     section, *args = sys.argv[1:]

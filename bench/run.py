@@ -79,7 +79,7 @@ def ratio(ours: float, peer: float | None, higher_is_better: bool = True) -> str
 def report(results: dict, command: str) -> str:
     ours, peer = results["ours"], results["peer"] or {}
 
-    def p(*keys: str) -> dict | None:
+    def p(*keys: str | int) -> dict | None:
         node = peer
         for key in keys:
             node = node.get(key) if isinstance(node, dict) else None
@@ -88,11 +88,11 @@ def report(results: dict, command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {datetime.date.today()} on {platform.processor() or platform.machine()} "
+        (f"Measured {datetime.date.today()} on {platform.processor() or platform.machine()} "
         f"({os.cpu_count()} cores), Python {platform.python_version()}, by `{command}`. "
         "Ours: the defaults (BlazeFace full range + our CNN with flip TTA, run by LiteRT). Peer: the `fer` PyPI package "
         "(25.10.3), `FER().detect_emotions` with its defaults (Haar cascade + its quantized TF Lite "
-        "mini-Xception). Each row is one process; memory is its peak resident set.",
+         "mini-Xception). Each row is one process; memory is its peak resident set."),
         "",
         "## Side by side",
         "",
@@ -181,13 +181,13 @@ def plot(results: dict, path: Path) -> bool:
         if not data:
             continue
         fig.add_trace(go.Scatter(x=list(FACE_COUNTS), y=[data["faces"][n]["ms"] for n in FACE_COUNTS], name=side,
-                                 line=dict(color=colour), mode="lines+markers"), 1, 1)
+                                 line={"color": colour}, mode="lines+markers"), 1, 1)
         fig.add_trace(go.Scatter(x=list(WIDTHS), y=[data["sizes"][w]["ms"] for w in WIDTHS], name=side,
-                                 line=dict(color=colour), mode="lines+markers", showlegend=False), 1, 2)
+                                 line={"color": colour}, mode="lines+markers", showlegend=False), 1, 2)
     fig.update_yaxes(title_text="ms per frame", rangemode="tozero")
     fig.update_xaxes(title_text="faces", row=1, col=1)
     fig.update_xaxes(title_text="pixels wide", row=1, col=2)
-    fig.update_layout(width=1100, height=420, margin=dict(t=50, b=40))
+    fig.update_layout(width=1100, height=420, margin={"t": 50, "b": 40})
     try:
         from playwright.sync_api import sync_playwright
 
@@ -199,7 +199,7 @@ def plot(results: dict, path: Path) -> bool:
             page.screenshot(path=str(path))
             browser.close()
         return True
-    except Exception as exc:  # any failure: the table still stands without the picture
+    except Exception as exc:  # noqa: BLE001 - any failure: the table still stands without the picture
         print(f"no plot: {exc}", file=sys.stderr)
         return False
 

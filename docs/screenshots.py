@@ -18,7 +18,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from browser import CHROMIUM, camera_args, streamlit_server, write_y4m  # noqa: E402
+from browser import CHROMIUM, camera_args, streamlit_server, write_y4m
 
 OUT = ROOT / "docs" / "screenshots"
 

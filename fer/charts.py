@@ -20,7 +20,7 @@ def distribution_bar(distribution: dict[str, float], title: str = "Current emoti
         x=list(EMOTIONS), y=[distribution.get(e, 0.0) for e in EMOTIONS],
         marker_color=[COLOUR_MAP[e] for e in EMOTIONS],
     ))
-    fig.update_layout(title=title, yaxis=dict(range=[0, 1], tickformat=".0%"), height=300, margin=dict(t=40, b=10))
+    fig.update_layout(title=title, yaxis={"range": [0, 1], "tickformat": ".0%"}, height=300, margin={"t": 40, "b": 10})
     return fig
 
 
@@ -32,15 +32,15 @@ def live_timeline(timeline: pd.DataFrame, window_s: float = 60.0) -> go.Figure:
         category_orders={"emotion": list(EMOTIONS)}, labels={"time_s": "seconds"},
     )
     end = float(timeline["time_s"].max()) if len(timeline) else window_s
-    fig.update_layout(title="Last minute", height=300, margin=dict(t=40, b=10), showlegend=False,
-                      xaxis=dict(range=[max(0.0, end - window_s), max(end, window_s)]))
+    fig.update_layout(title="Last minute", height=300, margin={"t": 40, "b": 10}, showlegend=False,
+                      xaxis={"range": [max(0.0, end - window_s), max(end, window_s)]})
     return fig
 
 
 def emotion_counts(emotions: pd.Series, title: str = "Emotions found") -> go.Figure:
     counts = emotions.value_counts().reindex(EMOTIONS, fill_value=0)
     fig = go.Figure(go.Bar(x=list(EMOTIONS), y=counts.to_numpy(), marker_color=[COLOUR_MAP[e] for e in EMOTIONS]))
-    fig.update_layout(title=title, yaxis_title="faces", height=320, margin=dict(t=40, b=10))
+    fig.update_layout(title=title, yaxis_title="faces", height=320, margin={"t": 40, "b": 10})
     return fig
 
 
@@ -50,9 +50,9 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
     fig = go.Figure()
     for name, column in zip(EMOTIONS, PROBABILITY_COLUMNS, strict=True):
         fig.add_trace(go.Scatter(x=face["time_s"], y=face[column], name=name, stackgroup="p",
-                                 line=dict(width=0.5, color=COLOUR_MAP[name])))
-    fig.update_layout(title=f"Face {track}", xaxis_title="seconds", yaxis=dict(range=[0, 1], tickformat=".0%"),
-                      height=300, margin=dict(t=40, b=10))
+                                 line={"width": 0.5, "color": COLOUR_MAP[name]}))
+    fig.update_layout(title=f"Face {track}", xaxis_title="seconds", yaxis={"range": [0, 1], "tickformat": ".0%"},
+                      height=300, margin={"t": 40, "b": 10})
     return fig
 
 
@@ -61,11 +61,11 @@ def training_curves(history: pd.DataFrame) -> go.Figure:
     epochs = history["epoch"] + 1
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     for col, metric in ((1, "loss"), (2, "accuracy")):
-        fig.add_trace(go.Scatter(x=epochs, y=history[metric], name=f"train {metric}", line=dict(color="#3a86ff")), 1, col)
+        fig.add_trace(go.Scatter(x=epochs, y=history[metric], name=f"train {metric}", line={"color": "#3a86ff"}), 1, col)
         fig.add_trace(go.Scatter(x=epochs, y=history[f"val_{metric}"], name=f"validation {metric}",
-                                 line=dict(color="#ff006e")), 1, col)
+                                 line={"color": "#ff006e"}), 1, col)
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=360, margin=dict(t=40, b=10))
+    fig.update_layout(height=360, margin={"t": 40, "b": 10})
     return fig
 
 
@@ -77,8 +77,8 @@ def confusion_heatmap(matrix: list[list[int]], title: str = "Confusion matrix (r
         text=[[f"{v:.0%}" for v in row] for row in normalised], texttemplate="%{text}",
         hovertemplate="true %{y}, predicted %{x}: %{z:.1%}<extra></extra>",
     ))
-    fig.update_layout(title=title, xaxis_title="predicted", yaxis=dict(title="true", autorange="reversed"),
-                      height=460, margin=dict(t=40, b=10))
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis={"title": "true", "autorange": "reversed"},
+                      height=460, margin={"t": 40, "b": 10})
     return fig
 
 
@@ -87,7 +87,7 @@ def per_class_scores(per_class: dict[str, dict[str, float]]) -> go.Figure:
     for metric, colour in (("precision", "#3a86ff"), ("recall", "#ffbe0b"), ("f1", "#ff006e")):
         fig.add_trace(go.Bar(x=list(EMOTIONS), y=[per_class[e][metric] for e in EMOTIONS], name=metric,
                              marker_color=colour))
-    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1]), height=340, margin=dict(t=30, b=10),
+    fig.update_layout(barmode="group", yaxis={"range": [0, 1]}, height=340, margin={"t": 30, "b": 10},
                       title="Per-class scores (PrivateTest)")
     return fig
 
@@ -95,5 +95,5 @@ def per_class_scores(per_class: dict[str, dict[str, float]]) -> go.Figure:
 def class_distribution(class_counts: dict[str, dict[str, int]]) -> go.Figure:
     train = [class_counts[e]["train"] for e in EMOTIONS]
     fig = go.Figure(go.Bar(x=list(EMOTIONS), y=train, marker_color=[COLOUR_MAP[e] for e in EMOTIONS]))
-    fig.update_layout(title="Training set: images per class", height=320, margin=dict(t=40, b=10))
+    fig.update_layout(title="Training set: images per class", height=320, margin={"t": 40, "b": 10})
     return fig

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import av
 import numpy as np
@@ -105,7 +106,7 @@ class AnnotatedVideoWriter:
             self._container.mux(self._stream.encode(None))
         self._container.close()
 
-    def __enter__(self) -> AnnotatedVideoWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

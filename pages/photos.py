@@ -27,7 +27,7 @@ def corrections_table(batch: PhotoBatch) -> pd.DataFrame:
     """One row per face: what the model saw, its label, and a label column for the user to fix."""
     faces = [(image.name, i, face) for image in batch.images for i, face in enumerate(image.faces)]
     return pd.DataFrame({
-        "face": [thumbnail(face.crop) for _, _, face in faces],
+        "face": [thumbnail(face.crop) if face.crop is not None else None for _, _, face in faces],
         "file": [name for name, _, _ in faces], "index": [i for _, i, _ in faces],
         "predicted": [face.emotion for _, _, face in faces], "label": [face.emotion for _, _, face in faces],
     })
@@ -45,14 +45,17 @@ files = [(f.name, f.getvalue()) for f in uploaded]
 signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files] + [detector, min_score]).encode()).hexdigest()
 if st.session_state.get("photos-signature") != signature:
     bar = st.progress(0.0, text="Labelling…")
-    batch = label_uploads(files, appkit.pipeline(detector, min_score),
-                          on_progress=lambda done, total, name: bar.progress(done / total, text=f"{done}/{total}: {name}"))
+
+    def show_progress(done: int, total: int, name: str) -> None:
+        bar.progress(done / total, text=f"{done}/{total}: {name}")
+
+    labelled = label_uploads(files, appkit.pipeline(detector, min_score), on_progress=show_progress)
     bar.empty()
     # Annotated copies, their ZIP and the face thumbnails are made once per batch, not on every
     # rerun (each label edit is one).
-    annotated = [annotate(image.rgb, image.faces) for image in batch.images[:GALLERY_LIMIT]]
+    annotated = [annotate(image.rgb, image.faces) for image in labelled.images[:GALLERY_LIMIT]]
     st.session_state["photos-signature"] = signature
-    st.session_state["photos-result"] = (batch, annotated, annotated_zip(batch.images), corrections_table(batch))
+    st.session_state["photos-result"] = (labelled, annotated, annotated_zip(labelled.images), corrections_table(labelled))
 batch: PhotoBatch
 batch, annotated, annotated_archive, editable = st.session_state["photos-result"]
 
@@ -89,6 +92,7 @@ if len(faces):
     )
     changed = int((edited["label"] != edited["predicted"]).sum())
     st.write(f"{changed} label(s) corrected.")
-    crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)}
-    labelled = [LabelledFace(row.file, row.index, crops[(row.file, row.index)], row.label) for row in edited.itertuples()]
-    st.download_button("Download labelled faces (dataset ZIP)", dataset_zip(labelled), "corrected_faces.zip", "application/zip")
+    crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)
+             if face.crop is not None}
+    corrected = [LabelledFace(row.file, row.index, crops[(row.file, row.index)], row.label) for row in edited.itertuples()]
+    st.download_button("Download labelled faces (dataset ZIP)", dataset_zip(corrected), "corrected_faces.zip", "application/zip")

@@ -82,7 +82,7 @@ def test_snapshots_are_safe_while_frames_are_processed(frames: list[np.ndarray],
         try:
             for rgb in frames[:20]:
                 session.process(rgb)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread, asserted below
             errors.append(exc)
 
     worker = threading.Thread(target=stream)
