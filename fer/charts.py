@@ -57,13 +57,17 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
 
 
 def training_curves(history: pd.DataFrame) -> go.Figure:
-    """Loss and accuracy per epoch, training and validation (PublicTest)."""
-    epochs = history["epoch"] + 1
+    """Loss and accuracy per epoch, training and validation (PublicTest); one dash style per
+    member where the history is an ensemble's (a ``member`` column)."""
+    runs = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
-    for col, metric in ((1, "loss"), (2, "accuracy")):
-        fig.add_trace(go.Scatter(x=epochs, y=history[metric], name=f"train {metric}", line={"color": "#3a86ff"}), 1, col)
-        fig.add_trace(go.Scatter(x=epochs, y=history[f"val_{metric}"], name=f"validation {metric}",
-                                 line={"color": "#ff006e"}), 1, col)
+    for (member, run), dash in zip(runs, ("solid", "dot", "dash", "dashdot", "longdash"), strict=False):
+        prefix = f"{member}: " if member else ""
+        for col, metric in ((1, "loss"), (2, "accuracy")):
+            fig.add_trace(go.Scatter(x=run["epoch"] + 1, y=run[metric], name=f"{prefix}train {metric}",
+                                     line={"color": "#3a86ff", "dash": dash}), 1, col)
+            fig.add_trace(go.Scatter(x=run["epoch"] + 1, y=run[f"val_{metric}"], name=f"{prefix}validation {metric}",
+                                     line={"color": "#ff006e", "dash": dash}), 1, col)
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(height=360, margin={"t": 40, "b": 10})
     return fig

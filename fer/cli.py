@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
     train.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz) or image-folder root")
-    train.add_argument("--config", type=Path, help="YAML training config (default: built-in)")
+    train.add_argument("--config", type=Path, help="YAML training config, or an ensemble config naming its members' configs (default: built-in)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
     train.add_argument("--epochs", type=int, help="override the config's epoch count")
     train.add_argument("--init", type=Path, metavar="MODEL",
@@ -107,8 +107,15 @@ def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from fer.datasets import load_fer
+    from fer.ensemble import EnsembleConfig, is_ensemble_config, train_ensemble
     from fer.training import TrainConfig, train
 
+    if args.config and is_ensemble_config(args.config):
+        if args.epochs or args.init:
+            raise SystemExit("--epochs and --init apply to single runs; set them in the members' configs")
+        ensemble = EnsembleConfig.from_yaml(args.config)
+        _print_summary(train_ensemble(ensemble, load_fer(args.data), args.out or DEFAULT_OUT / ensemble.name))
+        return 0
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     if args.epochs:
         config = replace(config, epochs=args.epochs)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from fer.charts import training_curves
+
+
+def history(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"epoch": range(n), "loss": [1.5] * n, "accuracy": [0.5] * n,
+                         "val_loss": [1.6] * n, "val_accuracy": [0.45] * n})
+
+
+def test_training_curves_of_one_run_show_train_and_validation() -> None:
+    names = [trace.name for trace in training_curves(history(3)).data]
+    assert names == ["train loss", "validation loss", "train accuracy", "validation accuracy"]
+    assert list(training_curves(history(3)).data[0].x) == [1, 2, 3]  # epochs counted from 1
+
+
+def test_training_curves_of_an_ensemble_show_each_member() -> None:
+    both = pd.concat([history(3).assign(member="vgg-small"), history(2).assign(member="vgg-wide")])
+    figure = training_curves(both)
+    assert len(figure.data) == 8
+    assert figure.data[4].name == "vgg-wide: train loss" and len(figure.data[4].x) == 2
+    assert figure.data[0].line.dash != figure.data[4].line.dash

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY_ARCH
+from test_training import TINY, synthetic_data
+
+from fer.ensemble import EnsembleConfig, average, is_ensemble_config, train_ensemble
+from fer.model import build_classifier
+
+
+def test_average_is_the_mean_of_the_members_and_survives_a_save(tiny_model: keras.Model, tmp_path: Path) -> None:
+    keras.utils.set_random_seed(5)
+    other = build_classifier(TINY_ARCH)
+    tiny_model.name, other.name = "first", "second"
+    model = average([tiny_model, other])
+    x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    expected = (tiny_model.predict_on_batch(x) + other.predict_on_batch(x)) / 2
+    np.testing.assert_allclose(model.predict_on_batch(x), expected, atol=1e-6)
+    model.save(tmp_path / "e.keras")
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "e.keras").predict_on_batch(x), expected, atol=1e-6)
+
+
+def test_ensemble_config_resolves_members_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "e.yaml").write_text("name: pair\nmembers: [a.yaml, b.yaml]\n")
+    config = EnsembleConfig.from_yaml(tmp_path / "e.yaml")
+    assert config.members == (tmp_path / "a.yaml", tmp_path / "b.yaml")
+    assert is_ensemble_config(tmp_path / "e.yaml") and not is_ensemble_config("configs/vgg-small.yaml")
+    (tmp_path / "bad.yaml").write_text("name: pair\nmembers: []\n")
+    with pytest.raises(ValueError, match="members"):
+        EnsembleConfig.from_yaml(tmp_path / "bad.yaml")
+
+
+def test_train_ensemble_trains_each_member_and_ships_their_average(tmp_path: Path) -> None:
+    for name, seed in (("one", 1), ("two", 2)):
+        (tmp_path / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed).to_yaml())
+    (tmp_path / "pair.yaml").write_text("name: pair\nmembers: [one.yaml, two.yaml]\n")
+    out = tmp_path / "run"
+    report = train_ensemble(EnsembleConfig.from_yaml(tmp_path / "pair.yaml"), synthetic_data(), out)
+    for member in ("one", "two"):
+        assert (out / member / "best.keras").is_file()
+    model = keras.models.load_model(out / "model.keras")
+    assert tuple(model.output_shape) == (None, 7)
+    assert json.loads((out / "metrics.json").read_text())["config"] == "pair" == report["config"]
+    history = pd.read_csv(out / "history.csv")
+    assert sorted(set(history.member)) == ["one", "two"] and len(history) == 2
