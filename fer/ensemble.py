@@ -58,7 +58,7 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     for member in member_configs:
         train(member, data, out / member.name)  # a finished run only re-checks its TTA choice
     (out / CONFIG_FILE).write_text(yaml.safe_dump(
-        {"name": config.name, "members": [asdict_config(m) for m in member_configs]}, sort_keys=False))
+        {"name": config.name, "members": [_as_dict(m) for m in member_configs]}, sort_keys=False))
     members = [keras.models.load_model(out / m.name / BEST_FILE, compile=False) for m in member_configs]
     for member, member_config in zip(members, member_configs, strict=True):
         member.name = member_config.name.replace("-", "_")  # unique layer names inside one graph
@@ -68,5 +68,5 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     return finalise(out, data, config.name)
 
 
-def asdict_config(config: TrainConfig) -> dict:
+def _as_dict(config: TrainConfig) -> dict:
     return yaml.safe_load(config.to_yaml())
