@@ -41,6 +41,24 @@ def video(path: str, repeats: str, runtime: str = DEFAULT_RUNTIME, detect_every:
             "extra_faces": extra}
 
 
+def schedules(path: str, rounds: str) -> dict:
+    """Frames/s of detect→classify→annotate with detection every 1, 2 and 3 frames. The frames are
+    decoded once beforehand, and the three settings take turns for ``rounds`` rounds (median kept),
+    so that a slow moment of the machine does not land on one setting only."""
+    pipeline = load_pipeline()
+    frames = [rgb for _, _, rgb in iter_frames(path)]
+    pipeline.analyse(frames[0])  # warm-up
+    fps: dict[int, list[float]] = {1: [], 2: [], 3: []}
+    for _ in range(int(rounds)):
+        for every, results in fps.items():
+            schedule = DetectionSchedule(every)
+            start = time.perf_counter()
+            for rgb in frames:
+                annotate(rgb, pipeline.classify(rgb, schedule.boxes(pipeline.detector, rgb)))
+            results.append(len(frames) / (time.perf_counter() - start))
+    return {str(every): float(np.median(results)) for every, results in fps.items()}
+
+
 def held_boxes(path: str, max_every: str) -> dict:
     """Boxes held from the last detection, k-1 frames old, against a fresh detection on the same
     frame: their overlap, and how often the face gets the same (unsmoothed) label."""
@@ -100,7 +118,7 @@ def classify(repeats: str) -> dict:
     return result
 
 
-SECTIONS: dict[str, Callable[..., dict]] = {"video": video, "held_boxes": held_boxes, "photos": photos, "frame": frame, "classify": classify}
+SECTIONS: dict[str, Callable[..., dict]] = {"video": video, "schedules": schedules, "held_boxes": held_boxes, "photos": photos, "frame": frame, "classify": classify}
 
 if __name__ == "__main__":
     section, *args = sys.argv[1:]

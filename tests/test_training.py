@@ -135,3 +135,16 @@ def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras
     for a, b in zip(tuned.get_weights(), tiny_model.get_weights(), strict=True):
         if a.ndim == 4:  # conv kernels: untouched with a zero learning rate
             np.testing.assert_allclose(a, b)
+
+
+def test_shipped_config_builds_the_shipped_architecture() -> None:
+    # models/config.yaml is what reproduces (and fine-tunes, with --init) the shipped model.
+    from fer.classifier import DEFAULT_MODEL, MODELS_DIR
+    from fer.model import build_classifier
+
+    config = TrainConfig.from_yaml(MODELS_DIR / "config.yaml")
+    shipped = keras.models.load_model(DEFAULT_MODEL, compile=False)
+    built = build_classifier(config.arch)
+    assert [w.shape for w in built.get_weights()] == [w.shape for w in shipped.get_weights()]
+    assert Path(f"configs/{config.name}.yaml").is_file()
+    assert TrainConfig.from_yaml(f"configs/{config.name}.yaml") == config
