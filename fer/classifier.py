@@ -30,7 +30,7 @@ class EmotionClassifier:
     ``"keras"``, Keras's ``predict_on_batch``. Both give the same probabilities to float precision.
     """
 
-    def __init__(self, model: keras.Model, runtime: Runtime = "keras") -> None:
+    def __init__(self, model: keras.Model, runtime: Runtime = DEFAULT_RUNTIME) -> None:
         expected_in, expected_out = (None, FACE_SIZE, FACE_SIZE, 1), (None, NUM_CLASSES)
         if tuple(model.input_shape) != expected_in or tuple(model.output_shape) != expected_out:
             raise ValueError(

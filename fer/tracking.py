@@ -78,7 +78,7 @@ class DetectionSchedule:
     """Run the face detector on every ``every``-th frame and reuse its boxes on the frames between.
 
     At 30 frames/s a face moves a few pixels from one frame to the next, less than the margin of
-    its crop, so a box one or two frames old still frames it (``python -m bench.fastpaths``
+    its crop, so a box one or two frames old still frames it (``python -m bench.run``, "Fast paths",
     measures the overlap and the labels it gives). Where the last detection found no face, every
     frame is searched, so a face that comes into view is found at once.
     """
