@@ -108,7 +108,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from fer.datasets import load_fer
     from fer.ensemble import EnsembleConfig, is_ensemble_config, train_ensemble
-    from fer.training import TrainConfig, train
+    from fer.training import TrainConfig, train, train_from_config
 
     if args.config and is_ensemble_config(args.config):
         if args.epochs or args.init:
@@ -117,9 +117,15 @@ def _train(args: argparse.Namespace) -> int:
         _print_summary(train_ensemble(ensemble, load_fer(args.data), args.out or DEFAULT_OUT / ensemble.name))
         return 0
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
-    if args.epochs:
-        config = replace(config, epochs=args.epochs)
-    report = train(config, load_fer(args.data), args.out or DEFAULT_OUT / config.name, init=args.init)
+    out = args.out or DEFAULT_OUT / config.name
+    if config.init_from is not None:
+        if args.init:
+            raise SystemExit(f"{args.config} already starts from {config.init_from}; drop --init")
+        report = train_from_config(args.config, load_fer(args.data), out, epochs=args.epochs)
+    else:
+        if args.epochs:
+            config = replace(config, epochs=args.epochs)
+        report = train(config, load_fer(args.data), out, init=args.init)
     _print_summary(report)
     return 0
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import keras
@@ -50,6 +50,9 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: int = 2
     label_smoothing: float = 0.1
+    # A config file (relative to this one) whose run's best weights this run starts from: a
+    # second training stage, e.g. a warm restart of the learning-rate schedule.
+    init_from: str | None = None
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -147,6 +150,23 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     )
     dedupe_history(out / HISTORY_FILE)
     return finalise(out, data, config.name)
+
+
+def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
+    """Train the run a config file describes; a config with ``init_from`` first trains (or finds
+    finished) the run it starts from, in a sibling directory named after that config."""
+    path, out = Path(path), Path(out_dir)
+    config = TrainConfig.from_yaml(path)
+    if epochs is not None:
+        config = replace(config, epochs=epochs)
+    init = None
+    if config.init_from is not None:
+        parent_path = path.parent / config.init_from
+        parent_out = out.parent / TrainConfig.from_yaml(parent_path).name
+        if not (parent_out / METRICS_FILE).exists():
+            train_from_config(parent_path, data, parent_out)
+        init = parent_out / BEST_FILE
+    return train(config, data, out, init=init)
 
 
 def finalise(out: Path, data: FerData, config_name: str) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY_ARCH
 
 from fer.datasets import FerData, Split
-from fer.training import TrainConfig, dedupe_history, train
+from fer.training import TrainConfig, dedupe_history, train, train_from_config
 
 TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
 
@@ -86,6 +86,28 @@ def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: ker
     conv = next(w for w in tuned.weights if "conv" in w.path)
     original = next(w for w in tiny_model.weights if w.path == conv.path)
     np.testing.assert_allclose(conv.numpy(), original.numpy())
+
+
+def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
+    frozen = replace(TINY, name="child", init_from="parent.yaml", learning_rate=0.0, weight_decay=0.0)
+    (configs / "child.yaml").write_text(frozen.to_yaml())
+    data = synthetic_data()
+
+    train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
+
+    parent = keras.models.load_model(tmp_path / "runs" / "parent" / "best.keras")  # a sibling run
+    child = keras.models.load_model(tmp_path / "runs" / "child" / "best.keras")
+    for a, b in zip(child.get_weights(), parent.get_weights(), strict=True):
+        if a.ndim == 4:  # conv kernels: a zero learning rate keeps the parent's
+            np.testing.assert_allclose(a, b)
+    assert TrainConfig.from_yaml(tmp_path / "runs" / "child" / "config.yaml") == frozen
+    # A finished parent is found, not trained again.
+    stamp = (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns
+    train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
+    assert (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns == stamp
 
 
 def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
