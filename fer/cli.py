@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
     train.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz) or image-folder root")
-    train.add_argument("--config", type=Path, help="YAML training config, or an ensemble config naming its members' configs (default: built-in)")
+    train.add_argument("--config", type=Path, help="YAML training config (one with init_from first trains the run it starts from), "
+                       "or an ensemble config naming its members' configs (default: built-in)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
     train.add_argument("--epochs", type=int, help="override the config's epoch count")
     train.add_argument("--init", type=Path, metavar="MODEL",

@@ -22,7 +22,7 @@ import yaml
 
 from fer.datasets import FerData
 from fer.emotions import FACE_SIZE
-from fer.training import BEST_FILE, CONFIG_FILE, HISTORY_FILE, TrainConfig, finalise, train
+from fer.training import BEST_FILE, CONFIG_FILE, HISTORY_FILE, TrainConfig, finalise, train_from_config
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     member_configs = [TrainConfig.from_yaml(path) for path in config.members]
-    for member in member_configs:
-        train(member, data, out / member.name)  # a finished run only re-checks its TTA choice
+    for path, member in zip(config.members, member_configs, strict=True):
+        train_from_config(path, data, out / member.name)  # a finished run only re-checks its TTA choice
     (out / CONFIG_FILE).write_text(yaml.safe_dump(
         {"name": config.name, "members": [_as_dict(m) for m in member_configs]}, sort_keys=False))
     members = [keras.models.load_model(out / m.name / BEST_FILE, compile=False) for m in member_configs]
