@@ -58,7 +58,7 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
 
 def training_curves(history: pd.DataFrame) -> go.Figure:
     """Loss and accuracy per epoch, training and validation (PublicTest); one dash style per
-    member where the history is an ensemble's (a ``member`` column)."""
+    member where the history is an ensemble's or a staged run's (a ``member`` column)."""
     runs = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     for (member, run), dash in zip(runs, ("solid", "dot", "dash", "dashdot", "longdash"), strict=False):

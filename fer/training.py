@@ -7,6 +7,7 @@ A run directory holds everything about one run::
     model.keras     the model to ship: best.keras, alone or averaged over mirrored (and shifted)
                     views, whichever scores highest on PublicTest
     history.csv     per-epoch loss and accuracy, train and validation
+    history_stages.csv  (a run with ``init_from``) the same, preceded by the earlier stages'
     metrics.json    PublicTest and PrivateTest metrics of model.keras, and the TTA decision
     checkpoints/    the full training state after the last finished epoch (untracked)
 
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 BEST_FILE = "best.keras"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
+STAGES_FILE = "history_stages.csv"  # a staged run's curves with those of the runs it started from
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 TTA_MARGIN = 0.005
@@ -166,7 +168,10 @@ def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epoc
         if not (parent_out / METRICS_FILE).exists():
             train_from_config(parent_path, data, parent_out)
         init = parent_out / BEST_FILE
-    return train(config, data, out, init=init)
+    report = train(config, data, out, init=init)
+    if config.init_from is not None:
+        write_staged_history(parent_out, out, config.name)
+    return report
 
 
 def finalise(out: Path, data: FerData, config_name: str) -> dict:
@@ -213,6 +218,27 @@ def best_val_accuracy(history_csv: Path) -> float:
         return -1.0
     with history_csv.open() as f:
         return max((float(row["val_accuracy"]) for row in csv.DictReader(f)), default=-1.0)
+
+
+def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
+    """``history_stages.csv``: the parent's curves (all its own stages) then this run's, epochs
+    counted on from the parent's, one ``member`` column naming the stage: a staged model's whole
+    training on one chart."""
+    parent_file = parent_out / STAGES_FILE
+    parent = _read_rows(parent_file if parent_file.exists() else parent_out / HISTORY_FILE)
+    if "member" not in parent[0]:
+        parent = [{**row, "member": parent_out.name} for row in parent]
+    offset = max(int(row["epoch"]) for row in parent) + 1
+    own = [{**row, "epoch": str(int(row["epoch"]) + offset), "member": name} for row in _read_rows(out / HISTORY_FILE)]
+    with (out / STAGES_FILE).open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(parent[0]))
+        writer.writeheader()
+        writer.writerows(parent + own)
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
 
 
 def dedupe_history(history_csv: Path) -> None:

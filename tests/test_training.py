@@ -104,6 +104,9 @@ def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp
         if a.ndim == 4:  # conv kernels: a zero learning rate keeps the parent's
             np.testing.assert_allclose(a, b)
     assert TrainConfig.from_yaml(tmp_path / "runs" / "child" / "config.yaml") == frozen
+    with (tmp_path / "runs" / "child" / "history_stages.csv").open() as f:
+        stages = [(row["member"], int(row["epoch"])) for row in csv.DictReader(f)]
+    assert stages == [("parent", 0), ("child", 1)]
     # A finished parent is found, not trained again.
     stamp = (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns
     train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
