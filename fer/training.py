@@ -39,6 +39,10 @@ STAGES_FILE = "history_stages.csv"  # a staged run's curves with those of the ru
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 TTA_MARGIN = 0.005
+# Network passes per face of each test-time augmentation. The live app's budget is 3 ms per face
+# on a 2-core CPU, which two passes of the shipped network just meet (bench/: `classify`).
+TTA_VIEWS = {"none": 1, "flip": 2, "flip+shift": 10}
+MAX_TTA_VIEWS = 2
 
 
 @dataclass(frozen=True)
@@ -183,20 +187,27 @@ def finalise(out: Path, data: FerData, config_name: str) -> dict:
         name: float((predict_split(model, data.val).argmax(axis=1) == data.val.labels).mean())
         for name, model in candidates.items()
     }
-    # Candidates run 1, 2 and 10 passes per face: a costlier one must beat the cheapest close rival
-    # by TTA_MARGIN, about 18 of PublicTest's 3,589 faces, to be worth its cost in a live app.
-    best_accuracy = max(val_accuracy.values())
-    choice = next(name for name, accuracy in val_accuracy.items() if accuracy >= best_accuracy - TTA_MARGIN)
+    choice = choose_tta(val_accuracy)
     logger.info("PublicTest accuracy by test-time augmentation: %s -> %s", val_accuracy, choice)
     candidates[choice].save(out / MODEL_FILE)
     report = evaluate_model(candidates[choice], data)
     report["config"] = config_name
     report["test_time_augmentation"] = {
         "chosen": choice, "public_test_accuracy": val_accuracy,
-        "rule": f"the cheapest candidate within {TTA_MARGIN:.3f} of the best PublicTest accuracy",
+        "rule": f"at most {MAX_TTA_VIEWS} views per face; of those, the cheapest within {TTA_MARGIN:.3f} "
+                "of the best PublicTest accuracy",
     }
     write_metrics(report, out / METRICS_FILE)
     return report
+
+
+def choose_tta(val_accuracy: dict[str, float]) -> str:
+    """The cheapest affordable test-time augmentation whose PublicTest accuracy is within
+    TTA_MARGIN (about 18 of PublicTest's 3,589 faces) of the best affordable one."""
+    affordable = {name: accuracy for name, accuracy in val_accuracy.items() if TTA_VIEWS[name] <= MAX_TTA_VIEWS}
+    best_accuracy = max(affordable.values())
+    return min((name for name, accuracy in affordable.items() if accuracy >= best_accuracy - TTA_MARGIN),
+               key=TTA_VIEWS.__getitem__)
 
 
 def load_weights_from(classifier: keras.Model, path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY_ARCH
 
 from fer.datasets import FerData, Split
-from fer.training import TrainConfig, dedupe_history, train, train_from_config
+from fer.training import TrainConfig, choose_tta, dedupe_history, train, train_from_config
 
 TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
 
@@ -65,9 +65,13 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     assert tuple(saved.input_shape) == (None, 48, 48, 1) and tuple(saved.output_shape) == (None, 7)
     tta = metrics["test_time_augmentation"]
     assert set(tta["public_test_accuracy"]) == {"none", "flip", "flip+shift"}
-    accuracy = tta["public_test_accuracy"]  # cheapest first
-    assert accuracy[tta["chosen"]] >= max(accuracy.values()) - 0.005
-    assert all(a < max(accuracy.values()) - 0.005 for a in list(accuracy.values())[: list(accuracy).index(tta["chosen"])])
+    assert tta["chosen"] == choose_tta(tta["public_test_accuracy"])
+
+
+def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:
+    assert choose_tta({"none": 0.650, "flip": 0.660, "flip+shift": 0.670}) == "flip"  # 10 views: over budget
+    assert choose_tta({"none": 0.658, "flip": 0.660, "flip+shift": 0.670}) == "none"  # within 0.5 points
+    assert choose_tta({"none": 0.650, "flip": 0.640, "flip+shift": 0.600}) == "none"
 
 
 def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
