@@ -4,8 +4,8 @@ A run directory holds everything about one run::
 
     config.yaml     the config that produced it
     best.keras      the classifier of the epoch with the best PublicTest accuracy (no optimizer)
-    model.keras     the model to ship: best.keras, alone or averaged over mirrored (and shifted)
-                    views, whichever scores highest on PublicTest
+    model.keras     the model to ship: best.keras, alone or averaged over its mirror image (or
+                    more views), as ``choose_tta`` decides on PublicTest within the speed budget
     history.csv     per-epoch loss and accuracy, train and validation
     history_stages.csv  (a run with ``init_from``) the same, preceded by the earlier stages'
     metrics.json    PublicTest and PrivateTest metrics of model.keras, and the TTA decision
@@ -165,16 +165,14 @@ def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epoc
     config = TrainConfig.from_yaml(path)
     if epochs is not None:
         config = replace(config, epochs=epochs)
-    init = None
-    if config.init_from is not None:
-        parent_path = path.parent / config.init_from
-        parent_out = out.parent / TrainConfig.from_yaml(parent_path).name
-        if not (parent_out / METRICS_FILE).exists():
-            train_from_config(parent_path, data, parent_out)
-        init = parent_out / BEST_FILE
-    report = train(config, data, out, init=init)
-    if config.init_from is not None:
-        write_staged_history(parent_out, out, config.name)
+    if config.init_from is None:
+        return train(config, data, out)
+    parent_path = path.parent / config.init_from
+    parent_out = out.parent / TrainConfig.from_yaml(parent_path).name
+    if not (parent_out / METRICS_FILE).exists():
+        train_from_config(parent_path, data, parent_out)
+    report = train(config, data, out, init=parent_out / BEST_FILE)
+    write_staged_history(parent_out, out, config.name)
     return report
 
 
