@@ -119,16 +119,21 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
     )
 
 
-def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | Path | None = None) -> dict:
+def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | Path | None = None,
+          epochs_before: int = 0) -> dict:
     """Train (or resume) a run in ``out_dir`` and return its metrics report.
 
     ``init`` starts from another model's weights (same architecture), for fine-tuning; a resumed
-    run takes its weights from the checkpoint instead.
+    run takes its weights from the checkpoint instead. ``epochs_before`` is how many epochs those
+    weights were trained for already.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())
-    keras.utils.set_random_seed(config.seed)
+    # The seed fixes the shuffling and every augmentation drawn from here on. Offset by the epochs
+    # the weights have already seen, so that a resumed run or a later stage draws fresh batches
+    # instead of replaying the first epochs' exact ones (which the network would have memorised).
+    keras.utils.set_random_seed(config.seed + epochs_before + _epochs_logged(out / HISTORY_FILE))
 
     classifier = build_classifier(config.arch)
     if init is not None:
@@ -171,7 +176,7 @@ def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epoc
     parent_out = out.parent / TrainConfig.from_yaml(parent_path).name
     if not (parent_out / METRICS_FILE).exists():
         train_from_config(parent_path, data, parent_out)
-    report = train(config, data, out, init=parent_out / BEST_FILE)
+    report = train(config, data, out, init=parent_out / BEST_FILE, epochs_before=trained_epochs(parent_out))
     write_staged_history(parent_out, out, config.name)
     return report
 
@@ -227,6 +232,18 @@ def best_val_accuracy(history_csv: Path) -> float:
         return -1.0
     with history_csv.open() as f:
         return max((float(row["val_accuracy"]) for row in csv.DictReader(f)), default=-1.0)
+
+
+def trained_epochs(run_dir: Path) -> int:
+    """Epochs behind a run's latest weights, its earlier stages' included (0 for a new run)."""
+    stages = run_dir / STAGES_FILE
+    return _epochs_logged(stages if stages.exists() else run_dir / HISTORY_FILE)
+
+
+def _epochs_logged(history_csv: Path) -> int:
+    if not history_csv.exists():
+        return 0
+    return max((int(row["epoch"]) + 1 for row in _read_rows(history_csv)), default=0)
 
 
 def write_staged_history(parent_out: Path, out: Path, name: str) -> None:

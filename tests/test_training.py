@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY_ARCH
 
 from fer.datasets import FerData, Split
-from fer.training import TrainConfig, choose_tta, dedupe_history, train, train_from_config
+from fer.training import TrainConfig, choose_tta, dedupe_history, train, train_from_config, trained_epochs
 
 TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
 
@@ -111,6 +111,9 @@ def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp
     with (tmp_path / "runs" / "child" / "history_stages.csv").open() as f:
         stages = [(row["member"], int(row["epoch"])) for row in csv.DictReader(f)]
     assert stages == [("parent", 0), ("child", 1)]
+    assert trained_epochs(tmp_path / "runs" / "parent") == 1
+    assert trained_epochs(tmp_path / "runs" / "child") == 2  # its own epoch and its parent's
+    assert trained_epochs(tmp_path / "runs" / "none yet") == 0
     # A finished parent is found, not trained again.
     stamp = (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns
     train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
