@@ -228,10 +228,8 @@ def _inputs(images: np.ndarray) -> np.ndarray:
 
 def best_val_accuracy(history_csv: Path) -> float:
     """The best validation accuracy logged so far, so a resumed run only saves a better model."""
-    if not history_csv.exists():
-        return -1.0
-    with history_csv.open() as f:
-        return max((float(row["val_accuracy"]) for row in csv.DictReader(f)), default=-1.0)
+    rows = _read_rows(history_csv) if history_csv.exists() else []
+    return max((float(row["val_accuracy"]) for row in rows), default=-1.0)
 
 
 def trained_epochs(run_dir: Path) -> int:
@@ -241,9 +239,8 @@ def trained_epochs(run_dir: Path) -> int:
 
 
 def _epochs_logged(history_csv: Path) -> int:
-    if not history_csv.exists():
-        return 0
-    return max((int(row["epoch"]) + 1 for row in _read_rows(history_csv)), default=0)
+    rows = _read_rows(history_csv) if history_csv.exists() else []
+    return max((int(row["epoch"]) + 1 for row in rows), default=0)
 
 
 def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
