@@ -74,6 +74,16 @@ def build_trainer(classifier: keras.Model, aug: AugmentConfig, seed: int) -> ker
 
 
 TTA_SHIFT = 2  # pixels, ~4% of the side: FER2013's framing varies by about that much
+TTA_SHIFTS = [(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)]
+
+
+def _tta_offsets(shifts: bool) -> list[tuple[int, int]]:
+    return [(0, 0)] + (TTA_SHIFTS if shifts else [])
+
+
+def tta_views(shifts: bool) -> int:
+    """Network passes per face of ``with_tta(..., shifts)``: each offset, and its mirror image."""
+    return 2 * len(_tta_offsets(shifts))
 
 
 def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
@@ -85,7 +95,7 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     plain ``keras.models.load_model`` on any backend.
     """
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
-    offsets = [(0, 0)] + ([(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)] if shifts else [])
+    offsets = _tta_offsets(shifts)
     s = TTA_SHIFT
     padded = keras.ops.pad(inputs, [[0, 0], [s, s], [s, s], [0, 0]], mode="reflect")
     views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in offsets]

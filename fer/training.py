@@ -28,7 +28,7 @@ import yaml
 from fer.datasets import FerData
 from fer.emotions import NUM_CLASSES
 from fer.metrics import evaluate_model, predict_split, write_metrics
-from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, with_tta
+from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, tta_views, with_tta
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ CONFIG_FILE = "config.yaml"
 TTA_MARGIN = 0.005
 # Network passes per face of each test-time augmentation. The live app's budget is 3 ms per face
 # on a 2-core CPU, which two passes of the shipped network just meet (bench/: `classify`).
-TTA_VIEWS = {"none": 1, "flip": 2, "flip+shift": 10}
+TTA_VIEWS = {"none": 1, "flip": tta_views(shifts=False), "flip+shift": tta_views(shifts=True)}
 MAX_TTA_VIEWS = 2
 
 
@@ -234,8 +234,13 @@ def best_val_accuracy(history_csv: Path) -> float:
 
 def trained_epochs(run_dir: Path) -> int:
     """Epochs behind a run's latest weights, its earlier stages' included (0 for a new run)."""
+    return _epochs_logged(_full_history(run_dir))
+
+
+def _full_history(run_dir: Path) -> Path:
+    """The history of every stage behind a run: its staged history if it has one."""
     stages = run_dir / STAGES_FILE
-    return _epochs_logged(stages if stages.exists() else run_dir / HISTORY_FILE)
+    return stages if stages.exists() else run_dir / HISTORY_FILE
 
 
 def _epochs_logged(history_csv: Path) -> int:
@@ -247,11 +252,10 @@ def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
     """``history_stages.csv``: the parent's curves (all its own stages) then this run's, epochs
     counted on from the parent's, one ``member`` column naming the stage: a staged model's whole
     training on one chart."""
-    parent_file = parent_out / STAGES_FILE
-    parent = _read_rows(parent_file if parent_file.exists() else parent_out / HISTORY_FILE)
+    parent = _read_rows(_full_history(parent_out))
     if "member" not in parent[0]:
         parent = [{**row, "member": parent_out.name} for row in parent]
-    offset = max(int(row["epoch"]) for row in parent) + 1
+    offset = trained_epochs(parent_out)
     own = [{**row, "epoch": str(int(row["epoch"]) + offset), "member": name} for row in _read_rows(out / HISTORY_FILE)]
     with (out / STAGES_FILE).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(parent[0]))

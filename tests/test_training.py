@@ -69,6 +69,9 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
 
 
 def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:
+    from fer.training import TTA_VIEWS
+
+    assert TTA_VIEWS == {"none": 1, "flip": 2, "flip+shift": 10}  # derived from fer.model.with_tta's views
     assert choose_tta({"none": 0.650, "flip": 0.660, "flip+shift": 0.670}) == "flip"  # 10 views: over budget
     assert choose_tta({"none": 0.658, "flip": 0.660, "flip+shift": 0.670}) == "none"  # within 0.5 points
     assert choose_tta({"none": 0.650, "flip": 0.640, "flip+shift": 0.600}) == "none"
