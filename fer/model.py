@@ -28,7 +28,11 @@ class AugmentConfig:
     translate: float = 0.1  # fraction of the side; FER2013 crops are loosely centred
     rotate_degrees: float = 10.0
     zoom: float = 0.1
+    # Keras's RandomErasing `factor`: each face is erased with a probability drawn from 0..this.
     erase_probability: float = 0.0
+    # Mixup's Beta(alpha, alpha) blending weight; 0 turns it off. Applied where batches are made
+    # (fer.mixup), since it blends the targets too.
+    mixup_alpha: float = 0.0
 
 
 def build_classifier(arch: ArchConfig) -> keras.Model:

@@ -25,9 +25,10 @@ import keras
 import numpy as np
 import yaml
 
-from fer.datasets import FerData
+from fer.datasets import FerData, Split
 from fer.emotions import NUM_CLASSES
 from fer.metrics import evaluate_model, predict_split, write_metrics
+from fer.mixup import MixupBatches
 from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, tta_views, with_tta
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     # The seed fixes the shuffling and every augmentation drawn from here on. Offset by the epochs
     # the weights have already seen, so that a resumed run or a later stage draws fresh batches
     # instead of replaying the first epochs' exact ones (which the network would have memorised).
-    keras.utils.set_random_seed(config.seed + epochs_before + _epochs_logged(out / HISTORY_FILE))
+    seed = config.seed + epochs_before + _epochs_logged(out / HISTORY_FILE)
+    keras.utils.set_random_seed(seed)
 
     classifier = build_classifier(config.arch)
     if init is not None:
@@ -151,10 +153,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
     ]
     trainer.fit(
-        _inputs(data.train.images),
-        keras.utils.to_categorical(data.train.labels, NUM_CLASSES),
+        **_training_data(config, data.train, seed),
         validation_data=(_inputs(data.val.images), keras.utils.to_categorical(data.val.labels, NUM_CLASSES)),
-        batch_size=config.batch_size,
         epochs=config.epochs,
         callbacks=callbacks,
         verbose=2,
@@ -224,6 +224,14 @@ def load_weights_from(classifier: keras.Model, path: Path) -> None:
 
 def _inputs(images: np.ndarray) -> np.ndarray:
     return images[..., None].astype(np.float32)
+
+
+def _training_data(config: TrainConfig, split: Split, seed: int) -> dict:
+    """``fit``'s training data: arrays that Keras shuffles, or, with mixup, batches blended here."""
+    images, targets = _inputs(split.images), keras.utils.to_categorical(split.labels, NUM_CLASSES)
+    if config.augment.mixup_alpha > 0:
+        return {"x": MixupBatches(images, targets, config.batch_size, config.augment.mixup_alpha, seed)}
+    return {"x": images, "y": targets, "batch_size": config.batch_size}
 
 
 def best_val_accuracy(history_csv: Path) -> float:
