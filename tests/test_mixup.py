@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from test_training import TINY, synthetic_data
 
+from fer import training
 from fer.mixup import MixupBatches
 from fer.model import AugmentConfig
 from fer.training import train
@@ -48,9 +49,20 @@ def test_mixup_needs_a_positive_alpha() -> None:
         MixupBatches(images, targets, 16, 0.0, seed=1)
 
 
-def test_a_run_with_mixup_trains_and_records_it(tmp_path: Path) -> None:
+def test_a_run_with_mixup_trains_on_blended_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[np.ndarray] = []
+
+    class Recorded(MixupBatches):
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            images, targets = super().__getitem__(index)
+            served.append(targets)
+            return images, targets
+
+    monkeypatch.setattr(training, "MixupBatches", Recorded)
     config = replace(TINY, epochs=3, augment=AugmentConfig(mixup_alpha=0.2))
     report = train(config, synthetic_data(), tmp_path)
+    assert len(served) >= 3 * 6  # 96 faces in batches of 16, for three epochs
+    assert any(((t > 0.05) & (t < 0.95)).any() for t in served)
     assert report["private_test"]["accuracy"] > 0.75
     assert "mixup_alpha: 0.2" in (tmp_path / "config.yaml").read_text()
     assert json.loads((tmp_path / "metrics.json").read_text())["config"] == "tiny"
