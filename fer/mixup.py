@@ -1,7 +1,8 @@
 """Mixup (Zhang et al., 2018): train on blends of two faces, with their targets blended alike.
 
 A face that is 70% "happy" and 30% "sad" asks the network for 70/30 probabilities instead of
-certainty, which curbs the over-confidence behind FER2013's train/validation gap. Blending needs
+certainty, a check on the over-confidence behind FER2013's train/validation gap (whether it pays
+here is measured in docs/experiments.md: not in a 12-epoch cycle). Blending needs
 the labels, which a layer inside the model never sees, so it happens here, where batches are made;
 the geometric augmentation inside the trainer then applies to the blend.
 """
