@@ -35,13 +35,13 @@ class MixupBatches(keras.utils.PyDataset):
         self.alpha = alpha
         self.seed = seed
         self.epoch = 0
+        self.order = self._shuffled()
 
     def __len__(self) -> int:
         return math.ceil(len(self.images) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        order = np.random.default_rng((self.seed, self.epoch)).permutation(len(self.images))
-        rows = order[index * self.batch_size : (index + 1) * self.batch_size]
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         rng = np.random.default_rng((self.seed, self.epoch, index + 1))
         weight = rng.beta(self.alpha, self.alpha, size=len(rows)).astype(np.float32)
         partner = rows[rng.permutation(len(rows))]
@@ -51,6 +51,10 @@ class MixupBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
+        self.order = self._shuffled()
+
+    def _shuffled(self) -> np.ndarray:
+        return np.random.default_rng((self.seed, self.epoch)).permutation(len(self.images))
 
 
 def _blend(first: np.ndarray, second: np.ndarray, weight: np.ndarray) -> np.ndarray:

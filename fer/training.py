@@ -131,7 +131,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())
-    # The seed fixes the shuffling and every augmentation drawn from here on. Offset by the epochs
+    # The seed fixes the shuffling and, through the augmenting layers' own seeds (which the global
+    # one does not reach), every augmentation drawn from here on. Offset by the epochs
     # the weights have already seen, so that a resumed run or a later stage draws fresh batches
     # instead of replaying the first epochs' exact ones (which the network would have memorised).
     seed = config.seed + epochs_before + _epochs_logged(out / HISTORY_FILE)
@@ -140,7 +141,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     classifier = build_classifier(config.arch)
     if init is not None:
         load_weights_from(classifier, Path(init))
-    trainer = build_trainer(classifier, config.augment, config.seed)
+    trainer = build_trainer(classifier, config.augment, seed)
     steps_per_epoch = int(np.ceil(len(data.train) / config.batch_size))
     trainer.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -154,7 +155,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     ]
     trainer.fit(
         **_training_data(config, data.train, seed),
-        validation_data=(_inputs(data.val.images), keras.utils.to_categorical(data.val.labels, NUM_CLASSES)),
+        validation_data=_arrays(data.val),
         epochs=config.epochs,
         callbacks=callbacks,
         verbose=2,
@@ -226,9 +227,14 @@ def _inputs(images: np.ndarray) -> np.ndarray:
     return images[..., None].astype(np.float32)
 
 
+def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """A split as ``fit`` takes it: (N, 48, 48, 1) float32 images and one-hot targets."""
+    return _inputs(split.images), keras.utils.to_categorical(split.labels, NUM_CLASSES)
+
+
 def _training_data(config: TrainConfig, split: Split, seed: int) -> dict:
     """``fit``'s training data: arrays that Keras shuffles, or, with mixup, batches blended here."""
-    images, targets = _inputs(split.images), keras.utils.to_categorical(split.labels, NUM_CLASSES)
+    images, targets = _arrays(split)
     if config.augment.mixup_alpha > 0:
         return {"x": MixupBatches(images, targets, config.batch_size, config.augment.mixup_alpha, seed)}
     return {"x": images, "y": targets, "batch_size": config.batch_size}

@@ -10,8 +10,18 @@ import numpy as np
 import pytest
 from conftest import TINY_ARCH
 
+from fer import training
 from fer.datasets import FerData, Split
-from fer.training import TrainConfig, choose_tta, dedupe_history, train, train_from_config, trained_epochs
+from fer.model import AugmentConfig
+from fer.training import (
+    TTA_VIEWS,
+    TrainConfig,
+    choose_tta,
+    dedupe_history,
+    train,
+    train_from_config,
+    trained_epochs,
+)
 
 TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
 
@@ -69,12 +79,26 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
 
 
 def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:
-    from fer.training import TTA_VIEWS
-
     assert TTA_VIEWS == {"none": 1, "flip": 2, "flip+shift": 10}  # derived from fer.model.with_tta's views
     assert choose_tta({"none": 0.650, "flip": 0.660, "flip+shift": 0.670}) == "flip"  # 10 views: over budget
     assert choose_tta({"none": 0.658, "flip": 0.660, "flip+shift": 0.670}) == "none"  # within 0.5 points
     assert choose_tta({"none": 0.650, "flip": 0.640, "flip+shift": 0.600}) == "none"
+
+
+def test_a_resumed_run_draws_fresh_augmentations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Keras's seeded augmentation layers ignore the global seed: the trainer must get the offset one.
+    seeds: list[int] = []
+    build = training.build_trainer
+
+    def recording_build(classifier: keras.Model, aug: AugmentConfig, seed: int) -> keras.Model:
+        seeds.append(seed)
+        return build(classifier, aug, seed)
+
+    monkeypatch.setattr(training, "build_trainer", recording_build)
+    data = synthetic_data()
+    train(TINY, data, tmp_path)
+    train(replace(TINY, epochs=2), data, tmp_path)
+    assert seeds == [TINY.seed, TINY.seed + 1]
 
 
 def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
