@@ -119,9 +119,9 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     out = args.out or DEFAULT_OUT / config.name
-    if config.init_from is not None:
+    if config.init_from is not None or config.teachers:
         if args.init:
-            raise SystemExit(f"{args.config} already starts from {config.init_from}; drop --init")
+            raise SystemExit(f"{args.config} names the runs it starts from or learns from; drop --init")
         report = train_from_config(args.config, load_fer(args.data), out, epochs=args.epochs)
     else:
         if args.epochs:

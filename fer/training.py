@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy as np
 import yaml
 
 from fer.datasets import FerData, Split
+from fer.distill import distilled_targets, teacher_probabilities
 from fer.emotions import NUM_CLASSES
 from fer.metrics import evaluate_model, predict_split, write_metrics
 from fer.mixup import MixupBatches
@@ -60,6 +62,10 @@ class TrainConfig:
     # A config file (relative to this one) whose run's best weights this run starts from: a
     # second training stage, e.g. a warm restart of the learning-rate schedule.
     init_from: str | None = None
+    # Knowledge distillation (fer.distill): config files (relative to this one) of runs whose
+    # averaged probabilities on each training face make up `distill_weight` of its target.
+    teachers: tuple[str, ...] = ()
+    distill_weight: float = 0.5
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -77,6 +83,8 @@ class TrainConfig:
             values["arch"] = ArchConfig(**arch)
         if "augment" in values:
             values["augment"] = AugmentConfig(**values["augment"])
+        if "teachers" in values:
+            values["teachers"] = tuple(values["teachers"])
         return cls(**values)
 
     @classmethod
@@ -86,6 +94,7 @@ class TrainConfig:
     def to_yaml(self) -> str:
         raw = asdict(self)
         raw["arch"]["widths"] = list(raw["arch"]["widths"])
+        raw["teachers"] = list(raw["teachers"])
         return yaml.safe_dump(raw, sort_keys=False)
 
 
@@ -121,12 +130,12 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
 
 
 def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | Path | None = None,
-          epochs_before: int = 0) -> dict:
+          epochs_before: int = 0, teachers: Sequence[Path] = ()) -> dict:
     """Train (or resume) a run in ``out_dir`` and return its metrics report.
 
     ``init`` starts from another model's weights (same architecture), for fine-tuning; a resumed
     run takes its weights from the checkpoint instead. ``epochs_before`` is how many epochs those
-    weights were trained for already.
+    weights were trained for already. ``teachers`` are saved classifiers to distill from.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,7 +163,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
     ]
     trainer.fit(
-        **_training_data(config, data.train, seed),
+        **_training_data(config, data.train, seed, teachers),
         validation_data=_arrays(data.val),
         epochs=config.epochs,
         callbacks=callbacks,
@@ -165,21 +174,28 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
 
 
 def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
-    """Train the run a config file describes; a config with ``init_from`` first trains (or finds
-    finished) the run it starts from, in a sibling directory named after that config."""
+    """Train the run a config file describes. A config with ``init_from`` or ``teachers`` first
+    trains (or finds finished) the runs it names, each in a sibling directory named after its config."""
     path, out = Path(path), Path(out_dir)
     config = TrainConfig.from_yaml(path)
     if epochs is not None:
         config = replace(config, epochs=epochs)
+    teachers = [_finished_run(path.parent / teacher, data, out.parent) / BEST_FILE for teacher in config.teachers]
     if config.init_from is None:
-        return train(config, data, out)
-    parent_path = path.parent / config.init_from
-    parent_out = out.parent / TrainConfig.from_yaml(parent_path).name
-    if not (parent_out / METRICS_FILE).exists():
-        train_from_config(parent_path, data, parent_out)
-    report = train(config, data, out, init=parent_out / BEST_FILE, epochs_before=trained_epochs(parent_out))
+        return train(config, data, out, teachers=teachers)
+    parent_out = _finished_run(path.parent / config.init_from, data, out.parent)
+    report = train(config, data, out, init=parent_out / BEST_FILE, epochs_before=trained_epochs(parent_out),
+                   teachers=teachers)
     write_staged_history(parent_out, out, config.name)
     return report
+
+
+def _finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
+    """The directory of the run a config describes, in ``runs_dir``, trained first if unfinished."""
+    run_out = runs_dir / TrainConfig.from_yaml(config_path).name
+    if not (run_out / METRICS_FILE).exists():
+        train_from_config(config_path, data, run_out)
+    return run_out
 
 
 def finalise(out: Path, data: FerData, config_name: str) -> dict:
@@ -232,9 +248,13 @@ def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:
     return _inputs(split.images), keras.utils.to_categorical(split.labels, NUM_CLASSES)
 
 
-def _training_data(config: TrainConfig, split: Split, seed: int) -> dict:
-    """``fit``'s training data: arrays that Keras shuffles, or, with mixup, batches blended here."""
+def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Sequence[Path] = ()) -> dict:
+    """``fit``'s training data: arrays that Keras shuffles, or, with mixup, batches blended here;
+    with teachers, the targets are distilled from theirs."""
     images, targets = _arrays(split)
+    if teachers:
+        models = [keras.models.load_model(path, compile=False) for path in teachers]
+        targets = distilled_targets(targets, teacher_probabilities(models, images), config.distill_weight)
     if config.augment.mixup_alpha > 0:
         return {"x": MixupBatches(images, targets, config.batch_size, config.augment.mixup_alpha, seed)}
     return {"x": images, "y": targets, "batch_size": config.batch_size}

@@ -147,6 +147,35 @@ def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp
     assert (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns == stamp
 
 
+def test_a_config_with_teachers_trains_them_first_and_learns_their_blended_targets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "teacher.yaml").write_text(replace(TINY, name="teacher").to_yaml())
+    student = replace(TINY, name="student", teachers=("teacher.yaml",), distill_weight=0.25)
+    (configs / "student.yaml").write_text(student.to_yaml())
+    fitted: list[np.ndarray] = []
+    fit = keras.Model.fit
+
+    def recording_fit(self: keras.Model, *args: object, **kwargs: object) -> object:
+        fitted.append(np.asarray(kwargs["y"]))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    data = synthetic_data()
+
+    train_from_config(configs / "student.yaml", data, tmp_path / "runs" / "student")
+
+    assert (tmp_path / "runs" / "teacher" / "metrics.json").is_file()  # trained first, as a sibling
+    assert (tmp_path / "runs" / "student" / "model.keras").is_file()
+    assert TrainConfig.from_yaml(tmp_path / "runs" / "student" / "config.yaml") == student
+    teacher_targets, student_targets = fitted
+    np.testing.assert_array_equal(teacher_targets, keras.utils.to_categorical(data.train.labels, 7))
+    label_share = student_targets[np.arange(len(data.train)), data.train.labels]
+    assert np.all(label_share >= 0.75) and np.all(label_share < 1.0)  # 0.75 of the label, plus the teacher's say
+    np.testing.assert_allclose(student_targets.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
     from fer.model import ArchConfig, build_classifier
 
