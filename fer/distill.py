@@ -13,7 +13,6 @@ shipped model uses); the student then learns those targets under its own augment
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import keras
@@ -22,8 +21,6 @@ import numpy as np
 from fer.emotions import NUM_CLASSES
 from fer.model import with_tta
 
-logger = logging.getLogger(__name__)
-
 
 def teacher_probabilities(teachers: Sequence[keras.Model], images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """The teachers' mean flip-TTA probabilities for ``(N, 48, 48, 1)`` faces in 0..255."""
@@ -31,7 +28,6 @@ def teacher_probabilities(teachers: Sequence[keras.Model], images: np.ndarray, b
         raise ValueError("distillation needs at least one teacher")
     total = np.zeros((len(images), NUM_CLASSES), np.float32)
     for teacher in teachers:
-        logger.info("teacher %s: predicting %d training faces", teacher.name, len(images))
         total += with_tta(teacher).predict(images, batch_size=batch_size, verbose=0)
     return total / len(teachers)
 

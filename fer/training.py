@@ -253,6 +253,7 @@ def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Seque
     with teachers, the targets are distilled from theirs."""
     images, targets = _arrays(split)
     if teachers:
+        logger.info("distilling from %s", ", ".join(map(str, teachers)))
         models = [keras.models.load_model(path, compile=False) for path in teachers]
         targets = distilled_targets(targets, teacher_probabilities(models, images), config.distill_weight)
     if config.augment.mixup_alpha > 0:
