@@ -137,6 +137,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     run takes its weights from the checkpoint instead. ``epochs_before`` is how many epochs those
     weights were trained for already. ``teachers`` are saved classifiers to distill from.
     """
+    if config.teachers and not teachers:
+        raise ValueError(f"{config.name} names teachers {list(config.teachers)}: train it with train_from_config")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())
