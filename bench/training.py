@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/vgg-wide-erase.yaml")
     parser.add_argument("--batches", type=int, default=16, help="batches per measured epoch")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="a multiple of 3 puts each variant first equally often")
     args = parser.parse_args()
     config = TrainConfig.from_yaml(args.config)
     rng = np.random.default_rng(0)
@@ -55,9 +55,12 @@ def main() -> None:
     for model in variants.values():  # warm-up: tracing and oneDNN's kernel choice
         images_per_second(model, images, targets, config.batch_size)
     speeds: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits every variant
-        for name, model in variants.items():
-            speeds[name].append(images_per_second(model, images, targets, config.batch_size))
+    names = list(variants)
+    for round_ in range(args.rounds):
+        # Interleaved, so a slow spell of the machine hits every variant, and rotated, because the
+        # variant that runs first in a round was measured slower whichever it was.
+        for name in names[round_ % len(names):] + names[: round_ % len(names)]:
+            speeds[name].append(images_per_second(variants[name], images, targets, config.batch_size))
     print(f"{config.name}, batch {config.batch_size}, {len(images)} images per epoch, best of {args.rounds} rounds")
     for name, measured in speeds.items():
         print(f"{name:48s} {max(measured):6.0f} img/s")

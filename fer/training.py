@@ -137,8 +137,9 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     run takes its weights from the checkpoint instead. ``epochs_before`` is how many epochs those
     weights were trained for already. ``teachers`` are saved classifiers to distill from.
     """
-    if config.teachers and not teachers:
-        raise ValueError(f"{config.name} names teachers {list(config.teachers)}: train it with train_from_config")
+    if (config.init_from and init is None) or (config.teachers and not teachers):
+        # Only train_from_config knows where the runs a config names live.
+        raise ValueError(f"{config.name} names other runs (init_from, teachers): train it with train_from_config")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())

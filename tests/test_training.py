@@ -176,9 +176,11 @@ def test_a_config_with_teachers_trains_them_first_and_learns_their_blended_targe
     np.testing.assert_allclose(student_targets.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_a_config_naming_teachers_is_not_trained_without_them(tmp_path: Path) -> None:
+def test_a_config_naming_other_runs_is_not_trained_without_them(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="train_from_config"):
         train(replace(TINY, teachers=("teacher.yaml",)), synthetic_data(), tmp_path)
+    with pytest.raises(ValueError, match="train_from_config"):
+        train(replace(TINY, init_from="parent.yaml"), synthetic_data(), tmp_path)
 
 
 def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
