@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
     train.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz) or image-folder root")
     train.add_argument("--config", type=Path, help="YAML training config (one with init_from first trains the run it starts from), "
-                       "or an ensemble config naming its members' configs (default: built-in)")
+                       "an ensemble config naming its members' configs, or a soup config naming its ingredients' "
+                       "(default: built-in)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
     train.add_argument("--epochs", type=int, help="override the config's epoch count")
     train.add_argument("--init", type=Path, metavar="MODEL",
@@ -109,13 +110,19 @@ def _train(args: argparse.Namespace) -> int:
 
     from fer.datasets import load_fer
     from fer.ensemble import EnsembleConfig, is_ensemble_config, train_ensemble
+    from fer.soup import SoupConfig, is_soup_config, train_soup
     from fer.training import TrainConfig, train, train_from_config
 
+    composite = args.config and (is_ensemble_config(args.config) or is_soup_config(args.config))
+    if composite and (args.epochs or args.init):
+        raise SystemExit("--epochs and --init apply to single runs; set them in the configs this one names")
     if args.config and is_ensemble_config(args.config):
-        if args.epochs or args.init:
-            raise SystemExit("--epochs and --init apply to single runs; set them in the members' configs")
         ensemble = EnsembleConfig.from_yaml(args.config)
         _print_summary(train_ensemble(ensemble, load_fer(args.data), args.out or DEFAULT_OUT / ensemble.name))
+        return 0
+    if args.config and is_soup_config(args.config):
+        soup = SoupConfig.from_yaml(args.config)
+        _print_summary(train_soup(soup, load_fer(args.data), args.out or DEFAULT_OUT / soup.name))
         return 0
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
     out = args.out or DEFAULT_OUT / config.name

@@ -12,6 +12,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from fer.datasets import FerData, Split
 from fer.emotions import EMOTIONS
+from fer.imaging import to_model_input
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> SplitMetrics:
 
 def predict_split(model: keras.Model, split: Split, batch_size: int = 512) -> np.ndarray:
     """Class probabilities for a split's images, fed in the model contract's dtype and shape."""
-    x = split.images[..., None].astype(np.float32)
-    return model.predict(x, batch_size=batch_size, verbose=0)
+    return model.predict(to_model_input(split.images), batch_size=batch_size, verbose=0)
 
 
 def evaluate_model(model: keras.Model, data: FerData) -> dict:

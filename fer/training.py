@@ -29,6 +29,7 @@ import yaml
 from fer.datasets import FerData, Split
 from fer.distill import distilled_targets, teacher_probabilities
 from fer.emotions import NUM_CLASSES
+from fer.imaging import to_model_input
 from fer.metrics import evaluate_model, predict_split, write_metrics
 from fer.mixup import MixupBatches
 from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, tta_views, with_tta
@@ -183,17 +184,17 @@ def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epoc
     config = TrainConfig.from_yaml(path)
     if epochs is not None:
         config = replace(config, epochs=epochs)
-    teachers = [_finished_run(path.parent / teacher, data, out.parent) / BEST_FILE for teacher in config.teachers]
+    teachers = [finished_run(path.parent / teacher, data, out.parent) / BEST_FILE for teacher in config.teachers]
     if config.init_from is None:
         return train(config, data, out, teachers=teachers)
-    parent_out = _finished_run(path.parent / config.init_from, data, out.parent)
+    parent_out = finished_run(path.parent / config.init_from, data, out.parent)
     report = train(config, data, out, init=parent_out / BEST_FILE, epochs_before=trained_epochs(parent_out),
                    teachers=teachers)
     write_staged_history(parent_out, out, config.name)
     return report
 
 
-def _finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
+def finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
     """The directory of the run a config describes, in ``runs_dir``, trained first if unfinished."""
     run_out = runs_dir / TrainConfig.from_yaml(config_path).name
     if not (run_out / METRICS_FILE).exists():
@@ -242,13 +243,9 @@ def load_weights_from(classifier: keras.Model, path: Path) -> None:
     logger.info("starting from the weights of %s", path)
 
 
-def _inputs(images: np.ndarray) -> np.ndarray:
-    return images[..., None].astype(np.float32)
-
-
 def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:
     """A split as ``fit`` takes it: (N, 48, 48, 1) float32 images and one-hot targets."""
-    return _inputs(split.images), keras.utils.to_categorical(split.labels, NUM_CLASSES)
+    return to_model_input(split.images), keras.utils.to_categorical(split.labels, NUM_CLASSES)
 
 
 def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Sequence[Path] = ()) -> dict:
@@ -272,10 +269,10 @@ def best_val_accuracy(history_csv: Path) -> float:
 
 def trained_epochs(run_dir: Path) -> int:
     """Epochs behind a run's latest weights, its earlier stages' included (0 for a new run)."""
-    return _epochs_logged(_full_history(run_dir))
+    return _epochs_logged(full_history(run_dir))
 
 
-def _full_history(run_dir: Path) -> Path:
+def full_history(run_dir: Path) -> Path:
     """The history of every stage behind a run: its staged history if it has one."""
     stages = run_dir / STAGES_FILE
     return stages if stages.exists() else run_dir / HISTORY_FILE
@@ -290,7 +287,7 @@ def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
     """``history_stages.csv``: the parent's curves (all its own stages) then this run's, epochs
     counted on from the parent's, one ``member`` column naming the stage: a staged model's whole
     training on one chart."""
-    parent = _read_rows(_full_history(parent_out))
+    parent = _read_rows(full_history(parent_out))
     if "member" not in parent[0]:
         parent = [{**row, "member": parent_out.name} for row in parent]
     offset = trained_epochs(parent_out)

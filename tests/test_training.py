@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import yaml
 from conftest import TINY_ARCH
 
 from fer import training
@@ -233,13 +234,16 @@ def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras
 
 
 def test_shipped_config_builds_the_shipped_architecture() -> None:
-    # models/config.yaml is what reproduces (and fine-tunes, with --init) the shipped model.
+    # models/config.yaml is what reproduces (and fine-tunes, with --init) the shipped model: one
+    # run's config, or a soup's with its ingredients' configs written out.
     from fer.classifier import DEFAULT_MODEL, MODELS_DIR
     from fer.model import build_classifier
 
-    config = TrainConfig.from_yaml(MODELS_DIR / "config.yaml")
+    raw = yaml.safe_load((MODELS_DIR / "config.yaml").read_text())
+    runs = [TrainConfig.from_dict(c) for c in raw["ingredients"]] if "ingredients" in raw else [TrainConfig.from_dict(raw)]
     shipped = keras.models.load_model(DEFAULT_MODEL, compile=False)
-    built = build_classifier(config.arch)
-    assert [w.shape for w in built.get_weights()] == [w.shape for w in shipped.get_weights()]
-    assert Path(f"configs/{config.name}.yaml").is_file()
-    assert TrainConfig.from_yaml(f"configs/{config.name}.yaml") == config
+    assert Path(f"configs/{raw['name']}.yaml").is_file()
+    for config in runs:
+        built = build_classifier(config.arch)
+        assert [w.shape for w in built.get_weights()] == [w.shape for w in shipped.get_weights()]
+        assert TrainConfig.from_yaml(f"configs/{config.name}.yaml") == config

@@ -1,0 +1,118 @@
+"""Model soups: one network whose weights are the mean of several runs fine-tuned from the same
+parent (Wortsman et al., 2022), with its BatchNorm statistics then recomputed on training faces.
+
+Runs that start from the same weights and train for a short cycle stay in one basin of the loss, so
+the average of their weights is itself a good network, often better than any of them. Unlike an
+ensemble (``fer.ensemble``), a soup costs one network's time per face. Averaging the BatchNorm
+layers' moving statistics does not give the statistics of the averaged network, so they are
+recomputed, as SWA does (Izmailov et al., 2018).
+
+A soup config names its ingredients' config files (relative to itself)::
+
+    name: vgg-wide-r3-soup
+    ingredients: [vgg-wide-r3.yaml, vgg-wide-r3-erase.yaml, vgg-wide-r3-mixup.yaml]
+
+``python -m fer train --config configs/vgg-wide-r3-soup.yaml --out runs/vgg-wide-r3-soup`` trains
+(or finds finished) each ingredient in a sibling directory, as ``init_from`` does, makes the soup,
+and then chooses test-time augmentation on PublicTest exactly as for a single run. Its
+``history.csv`` holds the ingredients' curves, the stages they share once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import yaml
+
+from fer.datasets import FerData
+from fer.imaging import to_model_input
+from fer.training import BEST_FILE, CONFIG_FILE, HISTORY_FILE, TrainConfig, finalise, finished_run, full_history
+
+RECALIBRATION_BATCH = 256
+
+
+@dataclass(frozen=True)
+class SoupConfig:
+    name: str
+    ingredients: tuple[Path, ...]  # config files of runs fine-tuned from the same parent
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> SoupConfig:
+        path = Path(path)
+        raw = yaml.safe_load(path.read_text()) or {}
+        if set(raw) != {"name", "ingredients"} or not raw["ingredients"]:
+            raise ValueError(f"{path}: a soup config has exactly `name` and a non-empty `ingredients` list")
+        return cls(raw["name"], tuple(path.parent / ingredient for ingredient in raw["ingredients"]))
+
+
+def is_soup_config(path: str | Path) -> bool:
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    return isinstance(raw, dict) and "ingredients" in raw
+
+
+def average_weights(models: Sequence[keras.Model]) -> list[np.ndarray]:
+    """The element-wise mean of the models' weights; they must share one architecture."""
+    if not models:
+        raise ValueError("a soup needs at least one ingredient")
+    weights = [model.get_weights() for model in models]
+    shapes = [[w.shape for w in ws] for ws in weights]
+    if any(s != shapes[0] for s in shapes[1:]):
+        raise ValueError("a soup's ingredients must share one architecture")
+    return [np.mean(layer, axis=0) for layer in zip(*weights, strict=True)]
+
+
+def recalibrate_batchnorm(model: keras.Model, images: np.ndarray, batch_size: int = RECALIBRATION_BATCH) -> None:
+    """Set every BatchNorm layer's moving mean and variance to the mean of its batch statistics over
+    ``images`` (model inputs, in order, without augmentation: the faces it will see when serving)."""
+    norms = [layer for layer in _layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for k, start in enumerate(range(0, len(images), batch_size)):
+            # moving = moving * k/(k+1) + batch/(k+1): after batch k, the mean of the first k+1.
+            for layer in norms:
+                layer.momentum = k / (k + 1)
+            model(images[start:start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+
+
+def make_soup(ingredients: Sequence[keras.Model], images: np.ndarray) -> keras.Model:
+    """A new classifier with the ingredients' mean weights, recalibrated on ``images``."""
+    soup = keras.models.clone_model(ingredients[0])
+    soup.set_weights(average_weights(ingredients))
+    recalibrate_batchnorm(soup, images)
+    return soup
+
+
+def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
+    """Train or find the ingredients beside ``out_dir``, make the soup there, and finalise it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [finished_run(path, data, out.parent) for path in config.ingredients]
+    ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
+    make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
+    (out / CONFIG_FILE).write_text(yaml.safe_dump({
+        "name": config.name,
+        "ingredients": [yaml.safe_load(TrainConfig.from_yaml(path).to_yaml()) for path in config.ingredients],
+    }, sort_keys=False))
+    write_soup_history(runs, out / HISTORY_FILE)
+    return finalise(out, data, config.name)
+
+
+def write_soup_history(runs: Sequence[Path], path: Path) -> None:
+    """The ingredients' whole curves on one chart: each stage once, named in a ``member`` column."""
+    histories = []
+    for run in runs:
+        history = pd.read_csv(full_history(run))
+        histories.append(history if "member" in history else history.assign(member=run.name))
+    pd.concat(histories).drop_duplicates(["member", "epoch"]).to_csv(path, index=False)
+
+
+def _layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [sub for layer in model.layers for sub in (_layers(layer) if isinstance(layer, keras.Model) else [layer])]

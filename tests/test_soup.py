@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY_ARCH
+from test_training import TINY, synthetic_data
+
+from fer.cli import main
+from fer.model import ArchConfig, build_classifier
+from fer.soup import SoupConfig, average_weights, is_soup_config, make_soup, recalibrate_batchnorm, train_soup
+
+
+def _faces(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
+
+
+def test_average_weights_is_the_element_wise_mean() -> None:
+    keras.utils.set_random_seed(1)
+    a, b = build_classifier(TINY_ARCH), build_classifier(TINY_ARCH)
+    for mean, wa, wb in zip(average_weights([a, b]), a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(mean, (wa + wb) / 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="one architecture"):
+        average_weights([a, build_classifier(replace(TINY_ARCH, dense_units=16))])
+    with pytest.raises(ValueError, match="at least one"):
+        average_weights([])
+
+
+def test_recalibration_sets_the_moving_statistics_to_those_of_the_faces() -> None:
+    keras.utils.set_random_seed(2)
+    model = build_classifier(ArchConfig(widths=(4, 8), convs_per_block=1, dense_units=8, dropout=0.3))
+    norm = model.get_layer("b0_bn0")
+    norm.moving_mean.assign(np.full(4, 50.0, np.float32))  # stale statistics, as after averaging
+    norm.moving_variance.assign(np.full(4, 9.0, np.float32))
+    faces = _faces(64)
+
+    recalibrate_batchnorm(model, faces, batch_size=32)  # two equal batches: their mean is the whole's
+
+    conv = keras.Model(model.input, model.get_layer("b0_conv0").output).predict_on_batch(faces)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), conv.mean(axis=(0, 1, 2)), rtol=1e-3, atol=1e-4)
+    halves = [conv[:32].var(axis=(0, 1, 2)), conv[32:].var(axis=(0, 1, 2))]
+    np.testing.assert_allclose(norm.moving_variance.numpy(), np.mean(halves, axis=0), rtol=1e-3)
+    assert norm.momentum == 0.99  # restored for any later training
+
+
+def test_a_soup_of_one_network_recalibrated_on_its_own_statistics_predicts_like_it(tiny_model: keras.Model) -> None:
+    faces = _faces(32, seed=3)
+    teacher = keras.models.clone_model(tiny_model)
+    teacher.set_weights(tiny_model.get_weights())
+    recalibrate_batchnorm(teacher, faces, batch_size=32)
+    soup = make_soup([teacher, teacher], faces)
+    np.testing.assert_allclose(soup.predict_on_batch(faces), teacher.predict_on_batch(faces), atol=1e-5)
+    assert soup is not teacher
+
+
+def test_soup_config_resolves_ingredients_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("name: soup\ningredients: [a.yaml, b.yaml]\n")
+    assert SoupConfig.from_yaml(tmp_path / "s.yaml").ingredients == (tmp_path / "a.yaml", tmp_path / "b.yaml")
+    assert is_soup_config(tmp_path / "s.yaml") and not is_soup_config("configs/vgg-small.yaml")
+    (tmp_path / "bad.yaml").write_text("name: soup\ningredients: []\n")
+    with pytest.raises(ValueError, match="ingredients"):
+        SoupConfig.from_yaml(tmp_path / "bad.yaml")
+
+
+def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
+    for name, seed in (("one", 1), ("two", 2)):
+        (configs / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed, init_from="parent.yaml").to_yaml())
+    (configs / "soup.yaml").write_text("name: soup\ningredients: [one.yaml, two.yaml]\n")
+    runs = tmp_path / "runs"
+
+    report = train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), synthetic_data(), runs / "soup")
+
+    one, two, soup = (keras.models.load_model(runs / name / "best.keras") for name in ("one", "two", "soup"))
+    for mean, a, b in zip(soup.get_weights(), one.get_weights(), two.get_weights(), strict=True):
+        if a.ndim == 4:  # conv kernels: the plain mean (BatchNorm statistics are recomputed)
+            np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-5, atol=1e-7)
+    assert json.loads((runs / "soup" / "metrics.json").read_text())["config"] == "soup" == report["config"]
+    assert tuple(keras.models.load_model(runs / "soup" / "model.keras").output_shape) == (None, 7)
+    history = pd.read_csv(runs / "soup" / "history.csv")
+    assert list(zip(history.member, history.epoch, strict=True)) == [("parent", 0), ("one", 1), ("two", 1)]
+    saved = (runs / "soup" / "config.yaml").read_text()
+    assert "name: soup" in saved and "name: one" in saved and "seed: 2" in saved
+
+
+def test_the_cli_refuses_epochs_for_a_soup(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("name: soup\ningredients: [a.yaml]\n")
+    with pytest.raises(SystemExit, match="single runs"):
+        main(["train", "--data", str(tmp_path), "--config", str(tmp_path / "s.yaml"), "--epochs", "3"])
