@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -55,13 +57,15 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
                       height=300, margin={"t": 40, "b": 10})
     return fig
 
+DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
+
 
 def training_curves(history: pd.DataFrame) -> go.Figure:
     """Loss and accuracy per epoch, training and validation (PublicTest); one dash style per
     member where the history is an ensemble's or a staged run's (a ``member`` column)."""
     runs = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
-    for (member, run), dash in zip(runs, ("solid", "dot", "dash", "dashdot", "longdash"), strict=False):
+    for (member, run), dash in zip(runs, itertools.cycle(DASHES), strict=False):
         prefix = f"{member}: " if member else ""
         for col, metric in ((1, "loss"), (2, "accuracy")):
             fig.add_trace(go.Scatter(x=run["epoch"] + 1, y=run[metric], name=f"{prefix}train {metric}",

@@ -22,3 +22,10 @@ def test_training_curves_of_an_ensemble_show_each_member() -> None:
     assert len(figure.data) == 8
     assert figure.data[4].name == "vgg-wide: train loss" and len(figure.data[4].x) == 2
     assert figure.data[0].line.dash != figure.data[4].line.dash
+
+
+def test_training_curves_of_a_soup_show_every_stage_and_ingredient() -> None:
+    stages = pd.concat([history(2).assign(member=f"run{i}") for i in range(8)])
+    figure = training_curves(stages)
+    assert len(figure.data) == 8 * 4  # none dropped, however many
+    assert {trace.name.split(":")[0] for trace in figure.data} == {f"run{i}" for i in range(8)}
