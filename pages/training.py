@@ -17,7 +17,8 @@ test = metrics["private_test"]
 st.markdown(
     f"Model `{appkit.model_path_label()}`: **{test['accuracy']:.1%}** accuracy and macro-F1 "
     f"**{test['macro_f1']:.3f}** on FER2013's PrivateTest ({sum(map(sum, test['confusion_matrix'])):,} faces). "
-    "Trained on *Training* only; the epoch was chosen on *PublicTest*."
+    "Trained on *Training* only; every choice (epochs, test-time augmentation, a soup's ingredients) was made "
+    "on *PublicTest*."
 )
 
 if history is not None:
