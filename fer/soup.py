@@ -76,6 +76,7 @@ def recalibrate_batchnorm(model: keras.Model, images: np.ndarray, batch_size: in
             # moving = moving * k/(k+1) + batch/(k+1): after batch k, the mean of the first k+1.
             for layer in norms:
                 layer.momentum = k / (k + 1)
+            # Dropout is active as well, as it was when the statistics were first learnt.
             model(images[start:start + batch_size], training=True)
     finally:
         for layer, momentum in zip(norms, momenta, strict=True):
