@@ -13,6 +13,9 @@ from plotly.subplots import make_subplots
 from fer.annotate import COLOURS
 from fer.emotions import EMOTIONS
 
+# One line style per member of a training history (a stage, an ensemble member, a soup ingredient).
+DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
+
 COLOUR_MAP = {name: f"rgb{rgb}" for name, rgb in COLOURS.items()}
 PROBABILITY_COLUMNS = [f"p_{name}" for name in EMOTIONS]
 
@@ -57,7 +60,6 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
                       height=300, margin={"t": 40, "b": 10})
     return fig
 
-DASHES = ("solid", "dot", "dash", "dashdot", "longdash", "longdashdot")
 
 
 def training_curves(history: pd.DataFrame) -> go.Figure:

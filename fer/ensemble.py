@@ -22,7 +22,16 @@ import yaml
 
 from fer.datasets import FerData
 from fer.emotions import FACE_SIZE
-from fer.training import BEST_FILE, CONFIG_FILE, HISTORY_FILE, TrainConfig, finalise, train_from_config
+from fer.training import (
+    BEST_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    TrainConfig,
+    finalise,
+    lists_configs,
+    read_config_list,
+    train_from_config,
+)
 
 
 @dataclass(frozen=True)
@@ -32,16 +41,11 @@ class EnsembleConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> EnsembleConfig:
-        path = Path(path)
-        raw = yaml.safe_load(path.read_text()) or {}
-        if set(raw) != {"name", "members"} or not raw["members"]:
-            raise ValueError(f"{path}: an ensemble config has exactly `name` and a non-empty `members` list")
-        return cls(raw["name"], tuple(path.parent / member for member in raw["members"]))
+        return cls(*read_config_list(path, "members"))
 
 
 def is_ensemble_config(path: str | Path) -> bool:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    return isinstance(raw, dict) and "members" in raw
+    return lists_configs(path, "members")
 
 
 def average(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:
@@ -58,7 +62,7 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     for path, member in zip(config.members, member_configs, strict=True):
         train_from_config(path, data, out / member.name)  # a finished run only re-checks its TTA choice
     (out / CONFIG_FILE).write_text(yaml.safe_dump(
-        {"name": config.name, "members": [_as_dict(m) for m in member_configs]}, sort_keys=False))
+        {"name": config.name, "members": [m.to_dict() for m in member_configs]}, sort_keys=False))
     members = [keras.models.load_model(out / m.name / BEST_FILE, compile=False) for m in member_configs]
     for member, member_config in zip(members, member_configs, strict=True):
         member.name = member_config.name.replace("-", "_")  # unique layer names inside one graph
@@ -66,7 +70,3 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     histories = [pd.read_csv(out / m.name / HISTORY_FILE).assign(member=m.name) for m in member_configs]
     pd.concat(histories, ignore_index=True).to_csv(out / HISTORY_FILE, index=False)
     return finalise(out, data, config.name)
-
-
-def _as_dict(config: TrainConfig) -> dict:
-    return yaml.safe_load(config.to_yaml())

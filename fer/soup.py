@@ -9,10 +9,10 @@ recomputed, as SWA does (Izmailov et al., 2018).
 
 A soup config names its ingredients' config files (relative to itself)::
 
-    name: vgg-wide-r3-soup
-    ingredients: [vgg-wide-r3.yaml, vgg-wide-r3-erase.yaml, vgg-wide-r3-mixup.yaml]
+    name: vgg-wide-soup
+    ingredients: [vgg-wide-r3.yaml, vgg-wide-r3-erase.yaml, vgg-wide-r3-mixup.yaml, vgg-wide-r4-erase.yaml]
 
-``python -m fer train --config configs/vgg-wide-r3-soup.yaml --out runs/vgg-wide-r3-soup`` trains
+``python -m fer train --config configs/vgg-wide-soup.yaml --out runs/vgg-wide-soup`` trains
 (or finds finished) each ingredient in a sibling directory, as ``init_from`` does, makes the soup,
 and then chooses test-time augmentation on PublicTest exactly as for a single run. Its
 ``history.csv`` holds the ingredients' curves, the stages they share once.
@@ -31,7 +31,17 @@ import yaml
 
 from fer.datasets import FerData
 from fer.imaging import to_model_input
-from fer.training import BEST_FILE, CONFIG_FILE, HISTORY_FILE, TrainConfig, finalise, finished_run, full_history
+from fer.training import (
+    BEST_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    TrainConfig,
+    finalise,
+    finished_run,
+    full_history,
+    lists_configs,
+    read_config_list,
+)
 
 RECALIBRATION_BATCH = 256
 
@@ -43,16 +53,11 @@ class SoupConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SoupConfig:
-        path = Path(path)
-        raw = yaml.safe_load(path.read_text()) or {}
-        if set(raw) != {"name", "ingredients"} or not raw["ingredients"]:
-            raise ValueError(f"{path}: a soup config has exactly `name` and a non-empty `ingredients` list")
-        return cls(raw["name"], tuple(path.parent / ingredient for ingredient in raw["ingredients"]))
+        return cls(*read_config_list(path, "ingredients"))
 
 
 def is_soup_config(path: str | Path) -> bool:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    return isinstance(raw, dict) and "ingredients" in raw
+    return lists_configs(path, "ingredients")
 
 
 def average_weights(models: Sequence[keras.Model]) -> list[np.ndarray]:
@@ -100,7 +105,7 @@ def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
     make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
     (out / CONFIG_FILE).write_text(yaml.safe_dump({
         "name": config.name,
-        "ingredients": [yaml.safe_load(TrainConfig.from_yaml(path).to_yaml()) for path in config.ingredients],
+        "ingredients": [TrainConfig.from_yaml(path).to_dict() for path in config.ingredients],
     }, sort_keys=False))
     write_soup_history(runs, out / HISTORY_FILE)
     return finalise(out, data, config.name)

@@ -92,11 +92,33 @@ class TrainConfig:
     def from_yaml(cls, path: str | Path) -> TrainConfig:
         return cls.from_dict(yaml.safe_load(Path(path).read_text()) or {})
 
-    def to_yaml(self) -> str:
+    def to_dict(self) -> dict:
+        """Plain YAML types (lists, not tuples): what ``from_dict`` reads back."""
         raw = asdict(self)
         raw["arch"]["widths"] = list(raw["arch"]["widths"])
         raw["teachers"] = list(raw["teachers"])
-        return yaml.safe_dump(raw, sort_keys=False)
+        return raw
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def read_config_list(path: str | Path, key: str) -> tuple[str, tuple[Path, ...]]:
+    """A config that names other configs (an ensemble's ``members``, a soup's ``ingredients``): its
+    name, and the config files its ``key`` lists, resolved beside it."""
+    path = Path(path)
+    raw = yaml.safe_load(path.read_text()) or {}
+    if set(raw) != {"name", key} or not raw[key]:
+        raise ValueError(f"{path}: this config has exactly `name` and a non-empty `{key}` list")
+    if not all(isinstance(entry, str) for entry in raw[key]):
+        raise ValueError(f"{path}: `{key}` lists config files (a run's config.yaml writes them out in full; "
+                         f"train from configs/{raw['name']}.yaml)")
+    return raw["name"], tuple(path.parent / entry for entry in raw[key])
+
+
+def lists_configs(path: str | Path, key: str) -> bool:
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    return isinstance(raw, dict) and key in raw
 
 
 class SaveBestClassifier(keras.callbacks.Callback):

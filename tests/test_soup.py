@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import TINY_ARCH
 from test_training import TINY, synthetic_data
 
@@ -65,6 +66,10 @@ def test_soup_config_resolves_ingredients_beside_it(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: soup\ningredients: []\n")
     with pytest.raises(ValueError, match="ingredients"):
         SoupConfig.from_yaml(tmp_path / "bad.yaml")
+    # A soup run's config.yaml writes its ingredients' configs out in full: a record, not a recipe.
+    (tmp_path / "written.yaml").write_text(yaml.safe_dump({"name": "soup", "ingredients": [TINY.to_dict()]}))
+    with pytest.raises(ValueError, match="train from configs/soup.yaml"):
+        SoupConfig.from_yaml(tmp_path / "written.yaml")
 
 
 def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
