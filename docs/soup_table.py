@@ -6,7 +6,7 @@ once plainly and once with its BatchNorm statistics recomputed on the training f
 
     python docs/soup_table.py --data ../shared/data/fer2013.csv.gz [--runs runs]
 
-About 20 minutes on a 2-core CPU.
+About 30 minutes on this 2-core CPU with a training run beside it (measured once).
 """
 
 from __future__ import annotations
