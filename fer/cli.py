@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
     train.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz) or image-folder root")
-    train.add_argument("--config", type=Path, help="YAML training config (one with init_from first trains the run it starts from), "
+    train.add_argument("--config", type=Path, help="YAML training config (one with init_from first trains the run it starts from, "
+                       "which may be a soup), "
                        "an ensemble config naming its members' configs, or a soup config naming its ingredients' "
                        "(default: built-in)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
@@ -109,32 +110,24 @@ def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from fer.datasets import load_fer
-    from fer.ensemble import EnsembleConfig, is_ensemble_config, train_ensemble
-    from fer.soup import SoupConfig, is_soup_config, train_soup
-    from fer.training import TrainConfig, train, train_from_config
+    from fer.ensemble import is_ensemble_config
+    from fer.recipes import config_name, train_config
+    from fer.soup import is_soup_config
+    from fer.training import TrainConfig, train
 
     composite = args.config and (is_ensemble_config(args.config) or is_soup_config(args.config))
     if composite and (args.epochs or args.init):
         raise SystemExit("--epochs and --init apply to single runs; set them in the configs this one names")
-    if args.config and is_ensemble_config(args.config):
-        ensemble = EnsembleConfig.from_yaml(args.config)
-        _print_summary(train_ensemble(ensemble, load_fer(args.data), args.out or DEFAULT_OUT / ensemble.name))
-        return 0
-    if args.config and is_soup_config(args.config):
-        soup = SoupConfig.from_yaml(args.config)
-        _print_summary(train_soup(soup, load_fer(args.data), args.out or DEFAULT_OUT / soup.name))
+    if args.config and not args.init:
+        out = args.out or DEFAULT_OUT / config_name(args.config)
+        _print_summary(train_config(args.config, load_fer(args.data), out, epochs=args.epochs))
         return 0
     config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
-    out = args.out or DEFAULT_OUT / config.name
     if config.init_from is not None or config.teachers:
-        if args.init:
-            raise SystemExit(f"{args.config} names the runs it starts from or learns from; drop --init")
-        report = train_from_config(args.config, load_fer(args.data), out, epochs=args.epochs)
-    else:
-        if args.epochs:
-            config = replace(config, epochs=args.epochs)
-        report = train(config, load_fer(args.data), out, init=args.init)
-    _print_summary(report)
+        raise SystemExit(f"{args.config} names the runs it starts from or learns from; drop --init")
+    if args.epochs:
+        config = replace(config, epochs=args.epochs)
+    _print_summary(train(config, load_fer(args.data), args.out or DEFAULT_OUT / config.name, init=args.init))
     return 0
 
 

@@ -14,8 +14,9 @@ A soup config names its ingredients' config files (relative to itself)::
 
 ``python -m fer train --config configs/vgg-wide-soup.yaml --out runs/vgg-wide-soup`` trains
 (or finds finished) each ingredient in a sibling directory, as ``init_from`` does, makes the soup,
-and then chooses test-time augmentation on PublicTest exactly as for a single run. Its
-``history.csv`` holds the ingredients' curves, the stages they share once.
+and then chooses test-time augmentation on PublicTest exactly as for a single run
+(``fer.recipes.train_soup``). Its ``history.csv`` holds the ingredients' curves, the stages they
+share once.
 """
 
 from __future__ import annotations
@@ -27,17 +28,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-import yaml
 
-from fer.datasets import FerData
-from fer.imaging import to_model_input
 from fer.training import (
-    BEST_FILE,
-    CONFIG_FILE,
-    HISTORY_FILE,
-    TrainConfig,
-    finalise,
-    finished_run,
     full_history,
     lists_configs,
     read_config_list,
@@ -94,21 +86,6 @@ def make_soup(ingredients: Sequence[keras.Model], images: np.ndarray) -> keras.M
     soup.set_weights(average_weights(ingredients))
     recalibrate_batchnorm(soup, images)
     return soup
-
-
-def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
-    """Train or find the ingredients beside ``out_dir``, make the soup there, and finalise it."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = [finished_run(path, data, out.parent) for path in config.ingredients]
-    ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
-    make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
-    (out / CONFIG_FILE).write_text(yaml.safe_dump({
-        "name": config.name,
-        "ingredients": [TrainConfig.from_yaml(path).to_dict() for path in config.ingredients],
-    }, sort_keys=False))
-    write_soup_history(runs, out / HISTORY_FILE)
-    return finalise(out, data, config.name)
 
 
 def write_soup_history(runs: Sequence[Path], path: Path) -> None:

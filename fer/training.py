@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import keras
@@ -161,8 +161,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     weights were trained for already. ``teachers`` are saved classifiers to distill from.
     """
     if (config.init_from and init is None) or (config.teachers and not teachers):
-        # Only train_from_config knows where the runs a config names live.
-        raise ValueError(f"{config.name} names other runs (init_from, teachers): train it with train_from_config")
+        # Only fer.recipes knows where the runs a config names live.
+        raise ValueError(f"{config.name} names other runs (init_from, teachers): train it with fer.recipes.train_config")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())
@@ -197,31 +197,6 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     )
     dedupe_history(out / HISTORY_FILE)
     return finalise(out, data, config.name)
-
-
-def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
-    """Train the run a config file describes. A config with ``init_from`` or ``teachers`` first
-    trains (or finds finished) the runs it names, each in a sibling directory named after its config."""
-    path, out = Path(path), Path(out_dir)
-    config = TrainConfig.from_yaml(path)
-    if epochs is not None:
-        config = replace(config, epochs=epochs)
-    teachers = [finished_run(path.parent / teacher, data, out.parent) / BEST_FILE for teacher in config.teachers]
-    if config.init_from is None:
-        return train(config, data, out, teachers=teachers)
-    parent_out = finished_run(path.parent / config.init_from, data, out.parent)
-    report = train(config, data, out, init=parent_out / BEST_FILE, epochs_before=trained_epochs(parent_out),
-                   teachers=teachers)
-    write_staged_history(parent_out, out, config.name)
-    return report
-
-
-def finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
-    """The directory of the run a config describes, in ``runs_dir``, trained first if unfinished."""
-    run_out = runs_dir / TrainConfig.from_yaml(config_path).name
-    if not (run_out / METRICS_FILE).exists():
-        train_from_config(config_path, data, run_out)
-    return run_out
 
 
 def finalise(out: Path, data: FerData, config_name: str) -> dict:

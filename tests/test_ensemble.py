@@ -1,17 +1,13 @@
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import TINY_ARCH
-from test_training import TINY, synthetic_data
 
-from fer.ensemble import EnsembleConfig, average, is_ensemble_config, train_ensemble
+from fer.ensemble import EnsembleConfig, average, is_ensemble_config
 from fer.model import build_classifier
 
 
@@ -35,18 +31,3 @@ def test_ensemble_config_resolves_members_beside_it(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: pair\nmembers: []\n")
     with pytest.raises(ValueError, match="members"):
         EnsembleConfig.from_yaml(tmp_path / "bad.yaml")
-
-
-def test_train_ensemble_trains_each_member_and_ships_their_average(tmp_path: Path) -> None:
-    for name, seed in (("one", 1), ("two", 2)):
-        (tmp_path / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed).to_yaml())
-    (tmp_path / "pair.yaml").write_text("name: pair\nmembers: [one.yaml, two.yaml]\n")
-    out = tmp_path / "run"
-    report = train_ensemble(EnsembleConfig.from_yaml(tmp_path / "pair.yaml"), synthetic_data(), out)
-    for member in ("one", "two"):
-        assert (out / member / "best.keras").is_file()
-    model = keras.models.load_model(out / "model.keras")
-    assert tuple(model.output_shape) == (None, 7)
-    assert json.loads((out / "metrics.json").read_text())["config"] == "pair" == report["config"]
-    history = pd.read_csv(out / "history.csv")
-    assert sorted(set(history.member)) == ["one", "two"] and len(history) == 2

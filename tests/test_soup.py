@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from conftest import TINY_ARCH
-from test_training import TINY, synthetic_data
+from test_training import TINY
 
 from fer.cli import main
 from fer.model import ArchConfig, build_classifier
-from fer.soup import SoupConfig, average_weights, is_soup_config, make_soup, recalibrate_batchnorm, train_soup
+from fer.soup import SoupConfig, average_weights, is_soup_config, make_soup, recalibrate_batchnorm
 
 
 def _faces(n: int, seed: int = 0) -> np.ndarray:
@@ -70,29 +68,6 @@ def test_soup_config_resolves_ingredients_beside_it(tmp_path: Path) -> None:
     (tmp_path / "written.yaml").write_text(yaml.safe_dump({"name": "soup", "ingredients": [TINY.to_dict()]}))
     with pytest.raises(ValueError, match="train from configs/soup.yaml"):
         SoupConfig.from_yaml(tmp_path / "written.yaml")
-
-
-def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
-    for name, seed in (("one", 1), ("two", 2)):
-        (configs / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed, init_from="parent.yaml").to_yaml())
-    (configs / "soup.yaml").write_text("name: soup\ningredients: [one.yaml, two.yaml]\n")
-    runs = tmp_path / "runs"
-
-    report = train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), synthetic_data(), runs / "soup")
-
-    one, two, soup = (keras.models.load_model(runs / name / "best.keras") for name in ("one", "two", "soup"))
-    for mean, a, b in zip(soup.get_weights(), one.get_weights(), two.get_weights(), strict=True):
-        if a.ndim == 4:  # conv kernels: the plain mean (BatchNorm statistics are recomputed)
-            np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-5, atol=1e-7)
-    assert json.loads((runs / "soup" / "metrics.json").read_text())["config"] == "soup" == report["config"]
-    assert tuple(keras.models.load_model(runs / "soup" / "model.keras").output_shape) == (None, 7)
-    history = pd.read_csv(runs / "soup" / "history.csv")
-    assert list(zip(history.member, history.epoch, strict=True)) == [("parent", 0), ("one", 1), ("two", 1)]
-    saved = (runs / "soup" / "config.yaml").read_text()
-    assert "name: soup" in saved and "name: one" in saved and "seed: 2" in saved
 
 
 def test_the_cli_refuses_epochs_for_a_soup(tmp_path: Path) -> None:

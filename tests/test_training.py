@@ -20,8 +20,6 @@ from fer.training import (
     choose_tta,
     dedupe_history,
     train,
-    train_from_config,
-    trained_epochs,
 )
 
 TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
@@ -120,67 +118,10 @@ def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: ker
     np.testing.assert_allclose(conv.numpy(), original.numpy())
 
 
-def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
-    frozen = replace(TINY, name="child", init_from="parent.yaml", learning_rate=0.0, weight_decay=0.0)
-    (configs / "child.yaml").write_text(frozen.to_yaml())
-    data = synthetic_data()
-
-    train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
-
-    parent = keras.models.load_model(tmp_path / "runs" / "parent" / "best.keras")  # a sibling run
-    child = keras.models.load_model(tmp_path / "runs" / "child" / "best.keras")
-    for a, b in zip(child.get_weights(), parent.get_weights(), strict=True):
-        if a.ndim == 4:  # conv kernels: a zero learning rate keeps the parent's
-            np.testing.assert_allclose(a, b)
-    assert TrainConfig.from_yaml(tmp_path / "runs" / "child" / "config.yaml") == frozen
-    with (tmp_path / "runs" / "child" / "history_stages.csv").open() as f:
-        stages = [(row["member"], int(row["epoch"])) for row in csv.DictReader(f)]
-    assert stages == [("parent", 0), ("child", 1)]
-    assert trained_epochs(tmp_path / "runs" / "parent") == 1
-    assert trained_epochs(tmp_path / "runs" / "child") == 2  # its own epoch and its parent's
-    assert trained_epochs(tmp_path / "runs" / "none yet") == 0
-    # A finished parent is found, not trained again.
-    stamp = (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns
-    train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
-    assert (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns == stamp
-
-
-def test_a_config_with_teachers_trains_them_first_and_learns_their_blended_targets(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    (configs / "teacher.yaml").write_text(replace(TINY, name="teacher").to_yaml())
-    student = replace(TINY, name="student", teachers=("teacher.yaml",), distill_weight=0.25)
-    (configs / "student.yaml").write_text(student.to_yaml())
-    fitted: list[np.ndarray] = []
-    fit = keras.Model.fit
-
-    def recording_fit(self: keras.Model, *args: object, **kwargs: object) -> object:
-        fitted.append(np.asarray(kwargs["y"]))
-        return fit(self, *args, **kwargs)
-
-    monkeypatch.setattr(keras.Model, "fit", recording_fit)
-    data = synthetic_data()
-
-    train_from_config(configs / "student.yaml", data, tmp_path / "runs" / "student")
-
-    assert (tmp_path / "runs" / "teacher" / "metrics.json").is_file()  # trained first, as a sibling
-    assert (tmp_path / "runs" / "student" / "model.keras").is_file()
-    assert TrainConfig.from_yaml(tmp_path / "runs" / "student" / "config.yaml") == student
-    teacher_targets, student_targets = fitted
-    np.testing.assert_array_equal(teacher_targets, keras.utils.to_categorical(data.train.labels, 7))
-    label_share = student_targets[np.arange(len(data.train)), data.train.labels]
-    assert np.all(label_share >= 0.75) and np.all(label_share < 1.0)  # 0.75 of the label, plus the teacher's say
-    np.testing.assert_allclose(student_targets.sum(axis=1), 1.0, atol=1e-5)
-
-
 def test_a_config_naming_other_runs_is_not_trained_without_them(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="train_from_config"):
+    with pytest.raises(ValueError, match="fer.recipes"):
         train(replace(TINY, teachers=("teacher.yaml",)), synthetic_data(), tmp_path)
-    with pytest.raises(ValueError, match="train_from_config"):
+    with pytest.raises(ValueError, match="fer.recipes"):
         train(replace(TINY, init_from="parent.yaml"), synthetic_data(), tmp_path)
 
 

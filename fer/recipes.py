@@ -1,0 +1,119 @@
+"""Recipes: a finished run from a config file, whatever kind of run the file describes.
+
+A config file describes one of three kinds of run:
+
+- a single network (``fer.training.TrainConfig``), which may start from another run's weights
+  (``init_from``) or learn from other runs' answers (``teachers``);
+- a soup (``fer.soup.SoupConfig``): the mean of the weights of its ``ingredients``;
+- an ensemble (``fer.ensemble.EnsembleConfig``): the mean of the answers of its ``members``.
+
+The runs a single network or a soup names are trained first where unfinished, each in a sibling of
+the run's own directory named after its config, so a chain of stages shares one ``runs/`` folder
+and a finished stage is found rather than trained again. Any kind of run may be a stage: a network
+may start from a soup's weights, so a soup's ingredients may be the children of another soup.
+An ensemble trains its members inside its own directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import pandas as pd
+import yaml
+
+from fer.datasets import FerData
+from fer.ensemble import EnsembleConfig, average, is_ensemble_config
+from fer.imaging import to_model_input
+from fer.soup import SoupConfig, is_soup_config, make_soup, write_soup_history
+from fer.training import (
+    BEST_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    TrainConfig,
+    finalise,
+    train,
+    trained_epochs,
+    write_staged_history,
+)
+
+
+def train_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
+    """Train (or resume, or finish) the run ``path`` describes in ``out_dir``; its metrics report.
+    ``epochs`` overrides a single network's epoch count."""
+    if epochs is not None and (is_soup_config(path) or is_ensemble_config(path)):
+        raise ValueError("an epoch count applies to single runs; set it in the configs this one names")
+    if is_soup_config(path):
+        return train_soup(SoupConfig.from_yaml(path), data, out_dir)
+    if is_ensemble_config(path):
+        return train_ensemble(EnsembleConfig.from_yaml(path), data, out_dir)
+    return train_from_config(path, data, out_dir, epochs)
+
+
+def config_name(path: str | Path) -> str:
+    """The name of the run a config file of any kind describes."""
+    if is_soup_config(path):
+        return SoupConfig.from_yaml(path).name
+    if is_ensemble_config(path):
+        return EnsembleConfig.from_yaml(path).name
+    return TrainConfig.from_yaml(path).name
+
+
+def finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
+    """The directory of the run a config describes, in ``runs_dir``, trained first if unfinished."""
+    run_out = runs_dir / config_name(config_path)
+    if not (run_out / METRICS_FILE).exists():
+        train_config(config_path, data, run_out)
+    return run_out
+
+
+def train_from_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
+    """Train the single network a config file describes, after the runs it names."""
+    path, out = Path(path), Path(out_dir)
+    config = TrainConfig.from_yaml(path)
+    if epochs is not None:
+        config = replace(config, epochs=epochs)
+    teachers = [finished_run(path.parent / teacher, data, out.parent) / BEST_FILE for teacher in config.teachers]
+    if config.init_from is None:
+        return train(config, data, out, teachers=teachers)
+    parent_out = finished_run(path.parent / config.init_from, data, out.parent)
+    report = train(config, data, out, init=parent_out / BEST_FILE, epochs_before=trained_epochs(parent_out),
+                   teachers=teachers)
+    write_staged_history(parent_out, out, config.name)
+    return report
+
+
+def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
+    """Train or find the ingredients beside ``out_dir``, make the soup there, and finalise it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [finished_run(path, data, out.parent) for path in config.ingredients]
+    ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
+    make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
+    (out / CONFIG_FILE).write_text(yaml.safe_dump({
+        "name": config.name,
+        "ingredients": [TrainConfig.from_yaml(path).to_dict() for path in config.ingredients],
+    }, sort_keys=False))
+    write_soup_history(runs, out / HISTORY_FILE)
+    return finalise(out, data, config.name)
+
+
+def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -> dict:
+    """Train each member inside ``out_dir``, average their answers there, and finalise it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    member_configs = [TrainConfig.from_yaml(path) for path in config.members]
+    for path, member in zip(config.members, member_configs, strict=True):
+        train_from_config(path, data, out / member.name)  # a finished run only re-checks its TTA choice
+    (out / CONFIG_FILE).write_text(yaml.safe_dump(
+        {"name": config.name, "members": [m.to_dict() for m in member_configs]}, sort_keys=False))
+    members = [keras.models.load_model(out / m.name / BEST_FILE, compile=False) for m in member_configs]
+    for member, member_config in zip(members, member_configs, strict=True):
+        member.name = member_config.name.replace("-", "_")  # unique layer names inside one graph
+    average(members, config.name.replace("-", "_")).save(out / BEST_FILE)
+    histories = [pd.read_csv(out / m.name / HISTORY_FILE).assign(member=m.name) for m in member_configs]
+    pd.concat(histories, ignore_index=True).to_csv(out / HISTORY_FILE, index=False)
+    return finalise(out, data, config.name)
+

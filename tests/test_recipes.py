@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from test_training import TINY, synthetic_data
+
+from fer.ensemble import EnsembleConfig
+from fer.recipes import config_name, train_config, train_ensemble, train_from_config, train_soup
+from fer.soup import SoupConfig
+from fer.training import TrainConfig, trained_epochs
+
+
+def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
+    frozen = replace(TINY, name="child", init_from="parent.yaml", learning_rate=0.0, weight_decay=0.0)
+    (configs / "child.yaml").write_text(frozen.to_yaml())
+    data = synthetic_data()
+
+    train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
+
+    parent = keras.models.load_model(tmp_path / "runs" / "parent" / "best.keras")  # a sibling run
+    child = keras.models.load_model(tmp_path / "runs" / "child" / "best.keras")
+    for a, b in zip(child.get_weights(), parent.get_weights(), strict=True):
+        if a.ndim == 4:  # conv kernels: a zero learning rate keeps the parent's
+            np.testing.assert_allclose(a, b)
+    assert TrainConfig.from_yaml(tmp_path / "runs" / "child" / "config.yaml") == frozen
+    with (tmp_path / "runs" / "child" / "history_stages.csv").open() as f:
+        stages = [(row["member"], int(row["epoch"])) for row in csv.DictReader(f)]
+    assert stages == [("parent", 0), ("child", 1)]
+    assert trained_epochs(tmp_path / "runs" / "parent") == 1
+    assert trained_epochs(tmp_path / "runs" / "child") == 2  # its own epoch and its parent's
+    assert trained_epochs(tmp_path / "runs" / "none yet") == 0
+    # A finished parent is found, not trained again.
+    stamp = (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns
+    train_from_config(configs / "child.yaml", data, tmp_path / "runs" / "child")
+    assert (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns == stamp
+
+
+def test_a_config_with_teachers_trains_them_first_and_learns_their_blended_targets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "teacher.yaml").write_text(replace(TINY, name="teacher").to_yaml())
+    student = replace(TINY, name="student", teachers=("teacher.yaml",), distill_weight=0.25)
+    (configs / "student.yaml").write_text(student.to_yaml())
+    fitted: list[np.ndarray] = []
+    fit = keras.Model.fit
+
+    def recording_fit(self: keras.Model, *args: object, **kwargs: object) -> object:
+        fitted.append(np.asarray(kwargs["y"]))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    data = synthetic_data()
+
+    train_from_config(configs / "student.yaml", data, tmp_path / "runs" / "student")
+
+    assert (tmp_path / "runs" / "teacher" / "metrics.json").is_file()  # trained first, as a sibling
+    assert (tmp_path / "runs" / "student" / "model.keras").is_file()
+    assert TrainConfig.from_yaml(tmp_path / "runs" / "student" / "config.yaml") == student
+    teacher_targets, student_targets = fitted
+    np.testing.assert_array_equal(teacher_targets, keras.utils.to_categorical(data.train.labels, 7))
+    label_share = student_targets[np.arange(len(data.train)), data.train.labels]
+    assert np.all(label_share >= 0.75) and np.all(label_share < 1.0)  # 0.75 of the label, plus the teacher's say
+    np.testing.assert_allclose(student_targets.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
+    for name, seed in (("one", 1), ("two", 2)):
+        (configs / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed, init_from="parent.yaml").to_yaml())
+    (configs / "soup.yaml").write_text("name: soup\ningredients: [one.yaml, two.yaml]\n")
+    runs = tmp_path / "runs"
+
+    report = train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), synthetic_data(), runs / "soup")
+
+    one, two, soup = (keras.models.load_model(runs / name / "best.keras") for name in ("one", "two", "soup"))
+    for mean, a, b in zip(soup.get_weights(), one.get_weights(), two.get_weights(), strict=True):
+        if a.ndim == 4:  # conv kernels: the plain mean (BatchNorm statistics are recomputed)
+            np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-5, atol=1e-7)
+    assert json.loads((runs / "soup" / "metrics.json").read_text())["config"] == "soup" == report["config"]
+    assert tuple(keras.models.load_model(runs / "soup" / "model.keras").output_shape) == (None, 7)
+    history = pd.read_csv(runs / "soup" / "history.csv")
+    assert list(zip(history.member, history.epoch, strict=True)) == [("parent", 0), ("one", 1), ("two", 1)]
+    saved = (runs / "soup" / "config.yaml").read_text()
+    assert "name: soup" in saved and "name: one" in saved and "seed: 2" in saved
+
+
+def test_train_ensemble_trains_each_member_and_ships_their_average(tmp_path: Path) -> None:
+    for name, seed in (("one", 1), ("two", 2)):
+        (tmp_path / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed).to_yaml())
+    (tmp_path / "pair.yaml").write_text("name: pair\nmembers: [one.yaml, two.yaml]\n")
+    out = tmp_path / "run"
+    report = train_ensemble(EnsembleConfig.from_yaml(tmp_path / "pair.yaml"), synthetic_data(), out)
+    for member in ("one", "two"):
+        assert (out / member / "best.keras").is_file()
+    model = keras.models.load_model(out / "model.keras")
+    assert tuple(model.output_shape) == (None, 7)
+    assert json.loads((out / "metrics.json").read_text())["config"] == "pair" == report["config"]
+    history = pd.read_csv(out / "history.csv")
+    assert sorted(set(history.member)) == ["one", "two"] and len(history) == 2
+
+
+def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
+    for name, seed in (("one", 1), ("two", 2)):
+        (configs / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed, init_from="parent.yaml").to_yaml())
+    (configs / "soup.yaml").write_text("name: soup\ningredients: [one.yaml, two.yaml]\n")
+    frozen = replace(TINY, name="child", init_from="soup.yaml", learning_rate=0.0, weight_decay=0.0)
+    (configs / "child.yaml").write_text(frozen.to_yaml())
+    runs = tmp_path / "runs"
+
+    train_config(configs / "child.yaml", synthetic_data(), runs / "child")
+
+    soup = keras.models.load_model(runs / "soup" / "best.keras")  # made first, as a sibling
+    child = keras.models.load_model(runs / "child" / "best.keras")
+    for a, b in zip(child.get_weights(), soup.get_weights(), strict=True):
+        if a.ndim == 4:
+            np.testing.assert_allclose(a, b)
+    stages = pd.read_csv(runs / "child" / "history_stages.csv")
+    assert list(zip(stages.member, stages.epoch, strict=True)) == [("parent", 0), ("one", 1), ("two", 1), ("child", 2)]
+    assert [config_name(configs / f"{name}.yaml") for name in ("soup", "child")] == ["soup", "child"]
+
+
+def test_an_epoch_count_is_refused_for_a_run_of_many(tmp_path: Path) -> None:
+    (tmp_path / "soup.yaml").write_text("name: soup\ningredients: [a.yaml]\n")
+    with pytest.raises(ValueError, match="single runs"):
+        train_config(tmp_path / "soup.yaml", synthetic_data(), tmp_path / "run", epochs=3)
