@@ -1,12 +1,13 @@
-"""Print docs/experiments.md's table of model soups, scored on PublicTest only.
+"""Print docs/experiments.md's tables of model soups, scored on PublicTest only.
 
-Each row averages the best weights of runs fine-tuned from vgg-wide-r2 (``runs/<name>/best.keras``),
+Each row averages the best weights of runs fine-tuned from one parent (``runs/<name>/best.keras``),
 once plainly and once with its BatchNorm statistics recomputed on the training faces (what
-``fer.soup.make_soup`` ships), and scores both without test-time augmentation and with flip.
+``fer.soup.make_soup`` ships), and scores both without test-time augmentation and with flip. The
+first table's parent is vgg-wide-r2; the second's is the first table's shipped soup.
 
-    python docs/soup_table.py --data ../shared/data/fer2013.csv.gz [--runs runs]
+    python docs/soup_table.py --data ../shared/data/fer2013.csv.gz [--runs runs] [--parent vgg-wide-soup]
 
-About 30 minutes on this 2-core CPU with a training run beside it (measured once).
+The first table took about 30 minutes on this 2-core CPU with a training run beside it (measured once).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from fer.metrics import predict_split
 from fer.model import with_tta
 from fer.soup import average_weights, make_soup
 
-SOUPS = [
+GEN1 = ("vgg-wide-r3", "vgg-wide-r3-erase", "vgg-wide-r3-mixup", "vgg-wide-r4-erase")
+GEN2 = ("vgg-wide-soup-ft", "vgg-wide-soup-ft-erase", "vgg-wide-soup-ft-mixup")
+FROM_R2 = [
     ("vgg-wide-r3-erase",),
     ("vgg-wide-r3", "vgg-wide-r3-erase"),
     ("vgg-wide-r3-erase", "vgg-wide-r3-mixup"),
@@ -34,9 +37,17 @@ SOUPS = [
     ("vgg-wide-r2", "vgg-wide-r3", "vgg-wide-r3-erase", "vgg-wide-r3-mixup"),
     ("vgg-wide-r3-erase", "vgg-wide-r4-erase"),
     ("vgg-wide-r3-erase", "vgg-wide-r4-erase", "vgg-wide-r4-distill"),
-    ("vgg-wide-r3", "vgg-wide-r3-erase", "vgg-wide-r3-mixup", "vgg-wide-r4-erase"),
-    ("vgg-wide-r3", "vgg-wide-r3-erase", "vgg-wide-r3-mixup", "vgg-wide-r4-erase", "vgg-wide-r4-distill"),
+    GEN1,
+    (*GEN1, "vgg-wide-r4-distill"),
 ]
+FROM_SOUP = [
+    ("vgg-wide-soup-ft-erase",),
+    ("vgg-wide-soup-ft-erase", "vgg-wide-soup-ft-mixup"),
+    GEN2,
+    ("vgg-wide-soup", *GEN2),
+    (*GEN1, *GEN2),
+]
+SOUPS = {"vgg-wide-r2": FROM_R2, "vgg-wide-soup": FROM_SOUP}
 
 
 def accuracy(model: keras.Model, split: Split) -> str:
@@ -48,13 +59,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    parser.add_argument("--parent", choices=SOUPS, default="vgg-wide-r2", help="the table of this parent's children")
     args = parser.parse_args()
+    soups = SOUPS[args.parent]
     data = load_fer(args.data)
     train_faces = to_model_input(data.train.images)  # 265 MB: converted once, not per soup
-    names = sorted({name for soup in SOUPS for name in soup})
+    names = sorted({name for soup in soups for name in soup})
     runs = {name: keras.models.load_model(args.runs / name / "best.keras", compile=False) for name in names}
     print("| ingredients | plain mean: none | flip | recalibrated: none | flip |\n|---|---|---|---|---|")
-    for soup in SOUPS:
+    for soup in soups:
         ingredients = [runs[name] for name in soup]
         plain = keras.models.clone_model(ingredients[0])
         plain.set_weights(average_weights(ingredients))
