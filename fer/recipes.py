@@ -43,11 +43,12 @@ from fer.training import (
 def train_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
     """Train (or resume, or finish) the run ``path`` describes in ``out_dir``; its metrics report.
     ``epochs`` overrides a single network's epoch count."""
-    if epochs is not None and (is_soup_config(path) or is_ensemble_config(path)):
+    soup, ensemble = is_soup_config(path), is_ensemble_config(path)
+    if epochs is not None and (soup or ensemble):
         raise ValueError("an epoch count applies to single runs; set it in the configs this one names")
-    if is_soup_config(path):
+    if soup:
         return train_soup(SoupConfig.from_yaml(path), data, out_dir)
-    if is_ensemble_config(path):
+    if ensemble:
         return train_ensemble(EnsembleConfig.from_yaml(path), data, out_dir)
     return train_from_config(path, data, out_dir, epochs)
 

@@ -74,13 +74,19 @@ def test_a_config_with_teachers_trains_them_first_and_learns_their_blended_targe
     np.testing.assert_allclose(student_targets.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
+def soup_configs(tmp_path: Path) -> Path:
+    """configs/soup.yaml: the soup of two runs (seeds 1 and 2) fine-tuned from configs/parent.yaml."""
     configs = tmp_path / "configs"
     configs.mkdir()
     (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
     for name, seed in (("one", 1), ("two", 2)):
         (configs / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed, init_from="parent.yaml").to_yaml())
     (configs / "soup.yaml").write_text("name: soup\ningredients: [one.yaml, two.yaml]\n")
+    return configs
+
+
+def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
+    configs = soup_configs(tmp_path)
     runs = tmp_path / "runs"
 
     report = train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), synthetic_data(), runs / "soup")
@@ -113,12 +119,7 @@ def test_train_ensemble_trains_each_member_and_ships_their_average(tmp_path: Pat
 
 
 def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    (configs / "parent.yaml").write_text(replace(TINY, name="parent").to_yaml())
-    for name, seed in (("one", 1), ("two", 2)):
-        (configs / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed, init_from="parent.yaml").to_yaml())
-    (configs / "soup.yaml").write_text("name: soup\ningredients: [one.yaml, two.yaml]\n")
+    configs = soup_configs(tmp_path)
     frozen = replace(TINY, name="child", init_from="soup.yaml", learning_rate=0.0, weight_decay=0.0)
     (configs / "child.yaml").write_text(frozen.to_yaml())
     runs = tmp_path / "runs"
