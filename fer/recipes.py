@@ -9,9 +9,9 @@ A config file describes one of three kinds of run:
 
 The runs a single network or a soup names are trained first where unfinished, each in a sibling of
 the run's own directory named after its config, so a chain of stages shares one ``runs/`` folder
-and a finished stage is found rather than trained again. Any kind of run may be a stage: a network
-may start from a soup's weights, so a soup's ingredients may be the children of another soup.
-An ensemble trains its members inside its own directory.
+and a finished stage is found rather than trained again. A network may start from a soup's weights
+as from another network's, so a soup's ingredients may be the children of another soup. An
+ensemble trains its members inside its own directory.
 """
 
 from __future__ import annotations
