@@ -61,7 +61,6 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
     return fig
 
 
-
 def training_curves(history: pd.DataFrame) -> go.Figure:
     """Loss and accuracy per epoch, training and validation (PublicTest); one dash style per
     member where the history is an ensemble's or a staged run's (a ``member`` column)."""

@@ -110,24 +110,21 @@ def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from fer.datasets import load_fer
-    from fer.ensemble import is_ensemble_config
-    from fer.recipes import config_name, train_config
-    from fer.soup import is_soup_config
+    from fer.recipes import read_config, train_config
     from fer.training import TrainConfig, train
 
-    composite = args.config and (is_ensemble_config(args.config) or is_soup_config(args.config))
-    if composite and (args.epochs or args.init):
-        raise SystemExit("--epochs and --init apply to single runs; set them in the configs this one names")
-    if args.config and not args.init:
-        out = args.out or DEFAULT_OUT / config_name(args.config)
+    config = read_config(args.config) if args.config else TrainConfig()
+    out = args.out or DEFAULT_OUT / config.name
+    if args.config and args.init is None:
+        if args.epochs and not isinstance(config, TrainConfig):
+            raise SystemExit("--epochs applies to single runs; set it in the configs this one names")
         _print_summary(train_config(args.config, load_fer(args.data), out, epochs=args.epochs))
         return 0
-    config = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
-    if config.init_from is not None or config.teachers:
-        raise SystemExit(f"{args.config} names the runs it starts from or learns from; drop --init")
+    if not isinstance(config, TrainConfig) or config.init_from is not None or config.teachers:
+        raise SystemExit(f"{args.config} names the runs it is made of, starts from or learns from; drop --init")
     if args.epochs:
         config = replace(config, epochs=args.epochs)
-    _print_summary(train(config, load_fer(args.data), args.out or DEFAULT_OUT / config.name, init=args.init))
+    _print_summary(train(config, load_fer(args.data), out, init=args.init))
     return 0
 
 

@@ -39,32 +39,34 @@ from fer.training import (
     write_staged_history,
 )
 
+RunConfig = TrainConfig | SoupConfig | EnsembleConfig
+
+
+def read_config(path: str | Path) -> RunConfig:
+    """The config of whichever kind of run the file describes."""
+    if is_soup_config(path):
+        return SoupConfig.from_yaml(path)
+    if is_ensemble_config(path):
+        return EnsembleConfig.from_yaml(path)
+    return TrainConfig.from_yaml(path)
+
 
 def train_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: int | None = None) -> dict:
     """Train (or resume, or finish) the run ``path`` describes in ``out_dir``; its metrics report.
     ``epochs`` overrides a single network's epoch count."""
-    soup, ensemble = is_soup_config(path), is_ensemble_config(path)
-    if epochs is not None and (soup or ensemble):
+    config = read_config(path)
+    if isinstance(config, TrainConfig):
+        return train_from_config(path, data, out_dir, epochs)
+    if epochs is not None:
         raise ValueError("an epoch count applies to single runs; set it in the configs this one names")
-    if soup:
-        return train_soup(SoupConfig.from_yaml(path), data, out_dir)
-    if ensemble:
-        return train_ensemble(EnsembleConfig.from_yaml(path), data, out_dir)
-    return train_from_config(path, data, out_dir, epochs)
-
-
-def config_name(path: str | Path) -> str:
-    """The name of the run a config file of any kind describes."""
-    if is_soup_config(path):
-        return SoupConfig.from_yaml(path).name
-    if is_ensemble_config(path):
-        return EnsembleConfig.from_yaml(path).name
-    return TrainConfig.from_yaml(path).name
+    if isinstance(config, SoupConfig):
+        return train_soup(config, data, out_dir)
+    return train_ensemble(config, data, out_dir)
 
 
 def finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
     """The directory of the run a config describes, in ``runs_dir``, trained first if unfinished."""
-    run_out = runs_dir / config_name(config_path)
+    run_out = runs_dir / read_config(config_path).name
     if not (run_out / METRICS_FILE).exists():
         train_config(config_path, data, run_out)
     return run_out

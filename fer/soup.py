@@ -29,11 +29,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from fer.training import (
-    full_history,
-    lists_configs,
-    read_config_list,
-)
+from fer.training import full_history, lists_configs, read_config_list
 
 RECALIBRATION_BATCH = 256
 

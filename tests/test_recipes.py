@@ -12,7 +12,7 @@ import pytest
 from test_training import TINY, synthetic_data
 
 from fer.ensemble import EnsembleConfig
-from fer.recipes import config_name, train_config, train_ensemble, train_from_config, train_soup
+from fer.recipes import read_config, train_config, train_ensemble, train_from_config, train_soup
 from fer.soup import SoupConfig
 from fer.training import TrainConfig, trained_epochs
 
@@ -133,7 +133,7 @@ def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:
             np.testing.assert_allclose(a, b)
     stages = pd.read_csv(runs / "child" / "history_stages.csv")
     assert list(zip(stages.member, stages.epoch, strict=True)) == [("parent", 0), ("one", 1), ("two", 1), ("child", 2)]
-    assert [config_name(configs / f"{name}.yaml") for name in ("soup", "child")] == ["soup", "child"]
+    assert [read_config(configs / f"{name}.yaml").name for name in ("soup", "child")] == ["soup", "child"]
 
 
 def test_an_epoch_count_is_refused_for_a_run_of_many(tmp_path: Path) -> None:
