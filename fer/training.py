@@ -33,6 +33,7 @@ from fer.imaging import to_model_input
 from fer.metrics import evaluate_model, predict_split, write_metrics
 from fer.mixup import MixupBatches
 from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, tta_views, with_tta
+from fer.schedules import check_choices, make_optimizer, schedule_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: int = 2
     label_smoothing: float = 0.1
+    optimizer: str = "sgd"  # or "adamw" (fer.schedules)
+    schedule: str = "cosine"  # or "plateau": hold the rate, cut it when PublicTest loss stalls
+    plateau_factor: float = 0.5
+    plateau_patience: int = 1  # epochs without a better PublicTest loss before a cut
     # A config file (relative to this one) whose run's best weights this run starts from: a
     # second training stage, e.g. a warm restart of the learning-rate schedule.
     init_from: str | None = None
@@ -69,6 +74,9 @@ class TrainConfig:
     distill_weight: float = 0.5
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        check_choices(self)
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -138,20 +146,6 @@ class SaveBestClassifier(keras.callbacks.Callback):
             logger.info("epoch %d: PublicTest accuracy %.4f, saved %s", epoch + 1, val_accuracy, self.path)
 
 
-def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """SGD with Nesterov momentum; linear warm-up, then cosine decay to zero, per step."""
-    warmup_steps = config.warmup_epochs * steps_per_epoch
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10,
-        decay_steps=config.epochs * steps_per_epoch - warmup_steps,
-        warmup_target=config.learning_rate,
-        warmup_steps=warmup_steps,
-    )
-    return keras.optimizers.SGD(
-        learning_rate=schedule, momentum=config.momentum, nesterov=True, weight_decay=config.weight_decay
-    )
-
-
 def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | Path | None = None,
           epochs_before: int = 0, teachers: Sequence[Path] = ()) -> dict:
     """Train (or resume) a run in ``out_dir`` and return its metrics report.
@@ -186,6 +180,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
         SaveBestClassifier(classifier, out / BEST_FILE, best_val_accuracy(out / HISTORY_FILE)),
+        *schedule_callbacks(config, steps_per_epoch, out / HISTORY_FILE),  # before the logger: they add to its row
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
     ]
     trainer.fit(

@@ -1,0 +1,123 @@
+"""Optimisers and learning-rate schedules a training config can name.
+
+Two optimisers (SGD with Nesterov momentum, AdamW) and two schedules, both after a linear warm-up
+from a tenth of the peak rate:
+
+- ``cosine``: decay to zero over the run's epochs, per step (a ``keras`` schedule object);
+- ``plateau``: hold the rate, and multiply it by ``plateau_factor`` whenever the PublicTest loss
+  has not improved for ``plateau_patience`` epochs, as ``keras.callbacks.ReduceLROnPlateau`` does.
+
+Keras's own plateau callback keeps its count of epochs without improvement in memory, so a resumed
+run would start counting again. Here the rate is a pure function of the validation losses logged
+so far (``plateau_rate``), read back from ``history.csv`` on resume: an interrupted run goes on at
+the rate it would have had.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import keras
+
+if TYPE_CHECKING:
+    from fer.training import TrainConfig
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "plateau")
+WARMUP_START = 0.1  # the warm-up starts at this fraction of the peak rate
+
+
+def check_choices(config: TrainConfig) -> None:
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {config.schedule!r}")
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The config's optimiser, driven by its schedule (a plateau schedule also needs ``schedule_callbacks``)."""
+    check_choices(config)
+    rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate * WARMUP_START
+    if config.schedule == "cosine":
+        warmup_steps = config.warmup_epochs * steps_per_epoch
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=config.learning_rate * WARMUP_START,
+            decay_steps=config.epochs * steps_per_epoch - warmup_steps,
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup_steps,
+        )
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=config.weight_decay)
+    return keras.optimizers.SGD(learning_rate=rate, momentum=config.momentum, nesterov=True,
+                                weight_decay=config.weight_decay)
+
+
+def schedule_callbacks(config: TrainConfig, steps_per_epoch: int, history_csv: Path) -> list[keras.callbacks.Callback]:
+    """Callbacks the schedule needs during ``fit``: none for cosine, which lives in the optimiser."""
+    if config.schedule != "plateau":
+        return []
+    return [PlateauSchedule(config, steps_per_epoch, logged_val_losses(history_csv))]
+
+
+def plateau_rate(peak: float, val_losses: Sequence[float], factor: float, patience: int) -> float:
+    """The rate after these epochs' validation losses: ``peak``, times ``factor`` each time the loss
+    has gone ``patience`` epochs without beating its best (the count then starts again)."""
+    rate, best, waited = peak, math.inf, 0
+    for loss in val_losses:
+        if loss < best:
+            best, waited = loss, 0
+            continue
+        waited += 1
+        if waited >= patience:
+            rate, waited = rate * factor, 0
+    return rate
+
+
+def warmup_rate(peak: float, step: int, warmup_steps: int) -> float:
+    """The linear warm-up from ``WARMUP_START * peak`` to ``peak``, as ``CosineDecay``'s."""
+    start = peak * WARMUP_START
+    return start + (peak - start) * step / warmup_steps
+
+
+class PlateauSchedule(keras.callbacks.Callback):
+    """Sets the optimiser's rate: the warm-up per step, then ``plateau_rate`` of the epochs so far;
+    adds the rate each epoch ended at to its logs."""
+
+    def __init__(self, config: TrainConfig, steps_per_epoch: int, val_losses: list[float]) -> None:
+        super().__init__()
+        self.config = config
+        self.steps_per_epoch = steps_per_epoch
+        self.val_losses = val_losses
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+        del self.val_losses[epoch:]  # a resumed epoch logged before its checkpoint was saved
+        self._set(plateau_rate(self.config.learning_rate, self.val_losses, self.config.plateau_factor,
+                               self.config.plateau_patience))
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        step, warmup_steps = self.epoch * self.steps_per_epoch + batch, self.config.warmup_epochs * self.steps_per_epoch
+        if step < warmup_steps:
+            self._set(warmup_rate(self.config.learning_rate, step, warmup_steps))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs if logs is not None else {}
+        self.val_losses.append(float(logs["val_loss"]))
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)  # history.csv's record of the cuts
+
+    def _set(self, rate: float) -> None:
+        self.model.optimizer.learning_rate = rate
+
+
+def logged_val_losses(history_csv: Path) -> list[float]:
+    """Each logged epoch's validation loss, in epoch order (the last row of an epoch logged twice)."""
+    if not history_csv.exists():
+        return []
+    with history_csv.open() as f:
+        by_epoch = {int(row["epoch"]): float(row["val_loss"]) for row in csv.DictReader(f)}
+    return [by_epoch[epoch] for epoch in sorted(by_epoch)]
