@@ -140,3 +140,16 @@ def test_an_epoch_count_is_refused_for_a_run_of_many(tmp_path: Path) -> None:
     (tmp_path / "soup.yaml").write_text("name: soup\ningredients: [a.yaml]\n")
     with pytest.raises(ValueError, match="single runs"):
         train_config(tmp_path / "soup.yaml", synthetic_data(), tmp_path / "run", epochs=3)
+
+
+@pytest.mark.parametrize("path", sorted(Path("configs").glob("*.yaml")), ids=lambda path: path.stem)
+def test_every_shipped_config_reads_and_names_configs_that_exist(path: Path) -> None:
+    config = read_config(path)
+    assert config.name == path.stem  # runs/<name> is where other configs look for its run
+    if isinstance(config, TrainConfig):
+        named = [config.init_from] if config.init_from else []
+        named += list(config.teachers)
+        assert all((path.parent / other).is_file() for other in named), named
+    else:
+        others = config.ingredients if isinstance(config, SoupConfig) else config.members
+        assert all(other.is_file() for other in others), others
