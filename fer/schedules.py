@@ -9,16 +9,14 @@ from a tenth of the peak rate:
 
 Keras's own plateau callback keeps its count of epochs without improvement in memory, so a resumed
 run would start counting again. Here the rate is a pure function of the validation losses logged
-so far (``plateau_rate``), read back from ``history.csv`` on resume: an interrupted run goes on at
-the rate it would have had.
+so far (``plateau_rate``), which ``fer.training`` reads back from ``history.csv`` on resume: an
+interrupted run goes on at the rate it would have had.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keras
@@ -40,7 +38,6 @@ def check_choices(config: TrainConfig) -> None:
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """The config's optimiser, driven by its schedule (a plateau schedule also needs ``schedule_callbacks``)."""
-    check_choices(config)
     rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate * WARMUP_START
     if config.schedule == "cosine":
         warmup_steps = config.warmup_epochs * steps_per_epoch
@@ -56,11 +53,12 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
                                 weight_decay=config.weight_decay)
 
 
-def schedule_callbacks(config: TrainConfig, steps_per_epoch: int, history_csv: Path) -> list[keras.callbacks.Callback]:
-    """Callbacks the schedule needs during ``fit``: none for cosine, which lives in the optimiser."""
+def schedule_callbacks(config: TrainConfig, steps_per_epoch: int, val_losses: list[float]) -> list[keras.callbacks.Callback]:
+    """Callbacks the schedule needs during ``fit``, given the validation losses of the epochs a resumed
+    run has already logged: none for cosine, which lives in the optimiser."""
     if config.schedule != "plateau":
         return []
-    return [PlateauSchedule(config, steps_per_epoch, logged_val_losses(history_csv))]
+    return [PlateauSchedule(config, steps_per_epoch, val_losses)]
 
 
 def plateau_rate(peak: float, val_losses: Sequence[float], factor: float, patience: int) -> float:
@@ -113,11 +111,3 @@ class PlateauSchedule(keras.callbacks.Callback):
     def _set(self, rate: float) -> None:
         self.model.optimizer.learning_rate = rate
 
-
-def logged_val_losses(history_csv: Path) -> list[float]:
-    """Each logged epoch's validation loss, in epoch order (the last row of an epoch logged twice)."""
-    if not history_csv.exists():
-        return []
-    with history_csv.open() as f:
-        by_epoch = {int(row["epoch"]): float(row["val_loss"]) for row in csv.DictReader(f)}
-    return [by_epoch[epoch] for epoch in sorted(by_epoch)]

@@ -164,7 +164,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     # one does not reach), every augmentation drawn from here on. Offset by the epochs
     # the weights have already seen, so that a resumed run or a later stage draws fresh batches
     # instead of replaying the first epochs' exact ones (which the network would have memorised).
-    seed = config.seed + epochs_before + _epochs_logged(out / HISTORY_FILE)
+    logged = logged_epochs(out / HISTORY_FILE)  # what a resumed run has done already
+    seed = config.seed + epochs_before + len(logged)
     keras.utils.set_random_seed(seed)
 
     classifier = build_classifier(config.arch)
@@ -179,8 +180,9 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     )
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
-        SaveBestClassifier(classifier, out / BEST_FILE, best_val_accuracy(out / HISTORY_FILE)),
-        *schedule_callbacks(config, steps_per_epoch, out / HISTORY_FILE),  # before the logger: they add to its row
+        SaveBestClassifier(classifier, out / BEST_FILE, max((float(row["val_accuracy"]) for row in logged), default=-1.0)),
+        # Before the logger, which writes what they add to an epoch's logs.
+        *schedule_callbacks(config, steps_per_epoch, [float(row["val_loss"]) for row in logged]),
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
     ]
     trainer.fit(
@@ -253,12 +255,6 @@ def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Seque
     return {"x": images, "y": targets, "batch_size": config.batch_size}
 
 
-def best_val_accuracy(history_csv: Path) -> float:
-    """The best validation accuracy logged so far, so a resumed run only saves a better model."""
-    rows = _read_rows(history_csv) if history_csv.exists() else []
-    return max((float(row["val_accuracy"]) for row in rows), default=-1.0)
-
-
 def trained_epochs(run_dir: Path) -> int:
     """Epochs behind a run's latest weights, its earlier stages' included (0 for a new run)."""
     return _epochs_logged(full_history(run_dir))
@@ -271,8 +267,8 @@ def full_history(run_dir: Path) -> Path:
 
 
 def _epochs_logged(history_csv: Path) -> int:
-    rows = _read_rows(history_csv) if history_csv.exists() else []
-    return max((int(row["epoch"]) + 1 for row in rows), default=0)
+    rows = logged_epochs(history_csv)
+    return int(rows[-1]["epoch"]) + 1 if rows else 0
 
 
 def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
@@ -295,13 +291,19 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def logged_epochs(history_csv: Path) -> list[dict[str, str]]:
+    """One logged row per epoch, in order: the last of an epoch logged twice (an epoch interrupted
+    after logging is logged again on resume); none where nothing was logged yet."""
+    rows = {int(row["epoch"]): row for row in _read_rows(history_csv)} if history_csv.exists() else {}
+    return [rows[epoch] for epoch in sorted(rows)]
+
+
 def dedupe_history(history_csv: Path) -> None:
-    """Keep the last row of each epoch: an epoch interrupted after logging is logged again on resume."""
+    """Rewrite ``history_csv`` with one row per epoch (``logged_epochs``)."""
     with history_csv.open() as f:
-        reader = csv.DictReader(f)
-        rows = {int(row["epoch"]): row for row in reader}
-        header = reader.fieldnames or []
+        header = csv.DictReader(f).fieldnames or []
+    rows = logged_epochs(history_csv)  # read before the file is truncated for writing
     with history_csv.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=header)
         writer.writeheader()
-        writer.writerows(rows[epoch] for epoch in sorted(rows))
+        writer.writerows(rows)

@@ -8,7 +8,7 @@ import keras
 import pytest
 from test_training import TINY, synthetic_data
 
-from fer.schedules import logged_val_losses, make_optimizer, plateau_rate, warmup_rate
+from fer.schedules import make_optimizer, plateau_rate, warmup_rate
 from fer.training import TrainConfig, train
 
 
@@ -33,13 +33,6 @@ def test_a_config_names_a_known_optimizer_and_schedule() -> None:
         TrainConfig.from_dict({"optimizer": "adam"})
     with pytest.raises(ValueError, match="schedule must be one of"):
         TrainConfig.from_dict({"schedule": "step"})
-
-
-def test_logged_losses_take_the_last_row_of_an_epoch_logged_twice(tmp_path: Path) -> None:
-    path = tmp_path / "history.csv"
-    path.write_text("epoch,val_loss\n0,1.5\n1,1.4\n1,1.3\n2,1.2\n")
-    assert logged_val_losses(path) == [1.5, 1.3, 1.2]
-    assert logged_val_losses(tmp_path / "absent.csv") == []
 
 
 def test_a_resumed_plateau_run_takes_its_rate_from_the_logged_losses(tmp_path: Path) -> None:
