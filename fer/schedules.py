@@ -38,6 +38,7 @@ def check_choices(config: TrainConfig) -> None:
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """The config's optimiser, driven by its schedule (a plateau schedule also needs ``schedule_callbacks``)."""
+    # A plateau schedule's rate is set by PlateauSchedule before every step that needs it.
     rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate * WARMUP_START
     if config.schedule == "cosine":
         warmup_steps = config.warmup_epochs * steps_per_epoch

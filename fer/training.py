@@ -267,8 +267,9 @@ def full_history(run_dir: Path) -> Path:
 
 
 def _epochs_logged(history_csv: Path) -> int:
-    rows = logged_epochs(history_csv)
-    return int(rows[-1]["epoch"]) + 1 if rows else 0
+    # Not logged_epochs: a soup's or a staged run's history holds several members' rows per epoch.
+    rows = _read_rows(history_csv) if history_csv.exists() else []
+    return max((int(row["epoch"]) + 1 for row in rows), default=0)
 
 
 def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
@@ -300,10 +301,10 @@ def logged_epochs(history_csv: Path) -> list[dict[str, str]]:
 
 def dedupe_history(history_csv: Path) -> None:
     """Rewrite ``history_csv`` with one row per epoch (``logged_epochs``)."""
-    with history_csv.open() as f:
-        header = csv.DictReader(f).fieldnames or []
     rows = logged_epochs(history_csv)  # read before the file is truncated for writing
+    if not rows:
+        return
     with history_csv.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header)
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
