@@ -1,4 +1,5 @@
-"""The expression CNN: a VGG-style network sized for 48x48 gray faces, in Keras 3 layers only.
+"""The expression CNN: a VGG- or ResNet-style network sized for 48x48 gray faces, in Keras 3
+layers only.
 
 The saved classifier honours the model contract: input ``(N, 48, 48, 1)`` float32 gray levels
 in 0..255, output ``(N, 7)`` probabilities. Normalisation lives inside the graph, so the file
@@ -21,6 +22,14 @@ class ArchConfig:
     convs_per_block: int = 2
     dense_units: int = 256
     dropout: float = 0.4
+    # ResNet-style: each block's convolutions go in pairs, each pair a basic residual block
+    # (He et al., 2016) whose input is added to its output. The shortcut lets a block be deeper
+    # at the same cost per face as a shallow, wide one.
+    residual: bool = False
+
+    def __post_init__(self) -> None:
+        if self.residual and self.convs_per_block % 2:
+            raise ValueError(f"a residual network needs convs_per_block in pairs, got {self.convs_per_block}")
 
 
 @dataclass(frozen=True)
@@ -36,16 +45,22 @@ class AugmentConfig:
 
 
 def build_classifier(arch: ArchConfig) -> keras.Model:
-    """VGG-style blocks (conv-BN-ReLU x n, then max-pool) ending in a small dense head."""
+    """Blocks of 3x3 convolutions, each block ending in a max-pool, then a small dense head.
+
+    VGG-style by default (conv-BN-ReLU x n); with ``arch.residual``, the same convolutions in
+    residual pairs.
+    """
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
     # Map 0..255 to -1..1 inside the graph so no caller can forget or repeat it.
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(inputs)
     for block, filters in enumerate(arch.widths):
-        for conv in range(arch.convs_per_block):
-            # No bias: the following BatchNorm's beta does that job.
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"b{block}_conv{conv}")(x)
-            x = layers.BatchNormalization(name=f"b{block}_bn{conv}")(x)
-            x = layers.ReLU(name=f"b{block}_relu{conv}")(x)
+        if arch.residual:
+            for pair in range(arch.convs_per_block // 2):
+                x = _residual_pair(x, filters, f"b{block}_pair{pair}")
+        else:
+            for conv in range(arch.convs_per_block):
+                x = _conv_bn(x, filters, f"b{block}", conv)
+                x = layers.ReLU(name=f"b{block}_relu{conv}")(x)
         x = layers.MaxPooling2D(name=f"b{block}_pool")(x)
     # Flatten keeps where a feature fired (mouth vs brows), which global pooling would discard.
     x = layers.Flatten()(x)
@@ -55,7 +70,25 @@ def build_classifier(arch: ArchConfig) -> keras.Model:
     x = layers.ReLU()(x)
     x = layers.Dropout(arch.dropout)(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="fer_vgg")
+    return keras.Model(inputs, outputs, name="fer_resnet" if arch.residual else "fer_vgg")
+
+
+def _conv_bn(x: keras.KerasTensor, filters: int, prefix: str, conv: int) -> keras.KerasTensor:
+    # No bias: the following BatchNorm's beta does that job.
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{prefix}_conv{conv}")(x)
+    return layers.BatchNormalization(name=f"{prefix}_bn{conv}")(x)
+
+
+def _residual_pair(x: keras.KerasTensor, filters: int, prefix: str) -> keras.KerasTensor:
+    """relu(x + BN(conv(relu(BN(conv(x)))))), the shortcut projected by a 1x1 conv where the
+    width changes (ResNet v1's basic block)."""
+    shortcut = x
+    if x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, use_bias=False, name=f"{prefix}_project")(x)
+        shortcut = layers.BatchNormalization(name=f"{prefix}_project_bn")(shortcut)
+    x = layers.ReLU(name=f"{prefix}_relu0")(_conv_bn(x, filters, prefix, 0))
+    x = _conv_bn(x, filters, prefix, 1)
+    return layers.ReLU(name=f"{prefix}_relu1")(layers.Add(name=f"{prefix}_add")([shortcut, x]))
 
 
 def build_augmenter(aug: AugmentConfig, seed: int) -> keras.Sequential:

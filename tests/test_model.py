@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
-from fer.model import TTA_SHIFT, AugmentConfig, build_augmenter, with_tta
+from fer.model import TTA_SHIFT, ArchConfig, AugmentConfig, build_augmenter, build_classifier, with_tta
 
 
 def test_flip_tta_averages_the_face_and_its_mirror(tiny_model: keras.Model, tmp_path) -> None:
@@ -37,3 +38,32 @@ def test_augmenter_changes_images_in_training_only() -> None:
     trained = keras.ops.convert_to_numpy(augment(x, training=True))
     assert trained.shape == x.shape and not np.allclose(trained, x)
     assert trained.min() >= 0 and trained.max() <= 255
+
+
+def test_residual_network_honours_the_contract(tmp_path) -> None:
+    model = build_classifier(ArchConfig(widths=(4, 8), convs_per_block=4, dense_units=8, residual=True))
+    model.save(tmp_path / "resnet.keras")
+    reloaded = keras.models.load_model(tmp_path / "resnet.keras")
+    x = np.random.default_rng(3).uniform(0, 255, (5, 48, 48, 1)).astype(np.float32)
+    probabilities = reloaded.predict(x, verbose=0)
+    assert probabilities.shape == (5, 7)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_residual_pair_adds_its_input_to_its_output() -> None:
+    model = build_classifier(ArchConfig(widths=(4,), convs_per_block=4, dense_units=8, residual=True))
+    # Silence the second pair's residual branch: its BatchNorm then outputs zeros, so the pair must
+    # pass its input through the shortcut unchanged (it is a ReLU output already).
+    bn = model.get_layer("b0_pair1_bn1")
+    bn.set_weights([np.zeros_like(w) if i < 2 else w for i, w in enumerate(bn.get_weights())])
+    x = np.random.default_rng(4).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    pair_in, pair_out = keras.Model(model.input, [model.get_layer("b0_pair0_relu1").output,
+                                                  model.get_layer("b0_pair1_relu1").output]).predict_on_batch(x)
+    assert pair_in.max() > 0
+    np.testing.assert_allclose(pair_out, pair_in, rtol=1e-6)
+
+
+def test_residual_network_needs_convolutions_in_pairs() -> None:
+    with pytest.raises(ValueError, match="in pairs"):
+        ArchConfig(convs_per_block=3, residual=True)
