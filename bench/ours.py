@@ -111,7 +111,7 @@ def classify(repeats: str) -> dict:
     single = rng.uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
     batches = {n: rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32) for n in (1, 5, 32)}
     for runtime in RUNTIMES:  # every runtime on the same batches, for the fast-path table
-        # The loaded classifier already runs the default runtime: export only the other one.
+        # The loaded classifier already runs the default runtime: export only the others.
         other = classifier if runtime == classifier.runtime else EmotionClassifier(classifier.model, runtime)
         result[f"runtime_{runtime}"] = {str(n): median_ms(partial(other.predict, b), int(repeats))
                                         for n, b in batches.items()}

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from fer.classifier import DEFAULT_MODEL
+from fer.classifier import DEFAULT_MODEL, RUNTIMES
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
 
 DEFAULT_OUT = Path("runs")
@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, type=Path)
     evaluate.add_argument("--data", required=True, type=Path)
     evaluate.add_argument("--out", type=Path, help="metrics file (default: metrics.json beside the model)")
+    evaluate.add_argument("--runtime", choices=RUNTIMES, default="keras",
+                          help="score the probabilities this runtime serves (default: keras, the reference)")
     evaluate.set_defaults(handler=_evaluate)
     baselines = commands.add_parser("baselines", help="fit the classical baselines (PCA/HOG + SVM, Random Forest)")
     baselines.add_argument("--data", required=True, type=Path)
@@ -134,7 +136,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from fer.datasets import load_fer
     from fer.metrics import evaluate_model, write_metrics
 
-    report = evaluate_model(keras.models.load_model(args.model), load_fer(args.data))
+    report = evaluate_model(keras.models.load_model(args.model), load_fer(args.data), args.runtime)
     write_metrics(report, args.out or args.model.with_name("metrics.json"))
     _print_summary(report)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import keras
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from fer.classifier import EmotionClassifier, Runtime
 from fer.datasets import FerData, Split
 from fer.emotions import EMOTIONS
 from fer.imaging import to_model_input
@@ -58,11 +60,28 @@ def predict_split(model: keras.Model, split: Split, batch_size: int = 512) -> np
     return model.predict(to_model_input(split.images), batch_size=batch_size, verbose=0)
 
 
-def evaluate_model(model: keras.Model, data: FerData) -> dict:
-    """Metrics on PublicTest (validation) and PrivateTest (test), plus the class counts."""
-    report: dict = {"emotions": list(EMOTIONS)}
+def served_predictor(model: keras.Model, runtime: Runtime, batch_size: int = 512) -> Callable[[Split], np.ndarray]:
+    """``predict_split`` as a serving runtime computes it (``fer.classifier``), exported once."""
+    if runtime == "keras":
+        return lambda split: predict_split(model, split, batch_size)
+    classifier = EmotionClassifier(model, runtime)
+
+    def predict(split: Split) -> np.ndarray:
+        x = to_model_input(split.images)
+        return np.concatenate([classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+    return predict
+
+
+def evaluate_model(model: keras.Model, data: FerData, runtime: Runtime = "keras") -> dict:
+    """Metrics on PublicTest (validation) and PrivateTest (test), plus the class counts.
+
+    ``runtime`` scores the probabilities that runtime serves; Keras's are the reference.
+    """
+    predict = served_predictor(model, runtime)
+    report: dict = {"emotions": list(EMOTIONS), "runtime": runtime}
     for key, split in (("public_test", data.val), ("private_test", data.test)):
-        report[key] = asdict(score(split.labels, predict_split(model, split).argmax(axis=1)))
+        report[key] = asdict(score(split.labels, predict(split).argmax(axis=1)))
     report["class_counts"] = {
         name: {key: int(getattr(data, key).class_counts()[i]) for key in ("train", "val", "test")}
         for i, name in enumerate(EMOTIONS)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer.classifier import DEFAULT_MODEL, DEFAULT_RUNTIME, EmotionClassifier
 
 
 def test_predict_returns_probabilities(tiny_model: keras.Model) -> None:
@@ -47,16 +47,36 @@ def test_litert_runtime_gives_the_keras_probabilities_for_any_batch_size(tiny_mo
         np.testing.assert_allclose(litert_run.predict(batch), keras_run.predict(batch), atol=1e-5)
 
 
-def test_shipped_model_under_litert_agrees_with_keras_on_real_faces(shipped_classifier: EmotionClassifier, media) -> None:
+def shipped_crops(media) -> np.ndarray:
     from fer.detection import make_detector
     from fer.imaging import crop_face, read_image, to_gray, to_model_input
 
     detector = make_detector()
-    rgb = read_image(str(media / "couple.jpg"))
-    crops = to_model_input([crop_face(to_gray(rgb), box, detector.framing) for box in detector.detect(rgb)])
+    crops = []
+    for name in ("couple.jpg", "justin.jpg", "portrait.jpg"):
+        gray = to_gray(read_image(str(media / name)))
+        crops += [crop_face(gray, box, detector.framing) for box in detector.detect(read_image(str(media / name)))]
+    return to_model_input(crops)
+
+
+def test_shipped_model_under_litert_agrees_with_keras_on_real_faces(shipped_classifier: EmotionClassifier, media) -> None:
+    crops = shipped_crops(media)
+    litert_run = EmotionClassifier(shipped_classifier.model, "litert")
     keras_run = EmotionClassifier(shipped_classifier.model, "keras")
-    assert shipped_classifier.runtime == "litert"  # the default
-    np.testing.assert_allclose(shipped_classifier.predict(crops), keras_run.predict(crops), atol=1e-4)
+    np.testing.assert_allclose(litert_run.predict(crops), keras_run.predict(crops), atol=1e-4)
+
+
+def test_shipped_model_with_int8_weights_stays_close_to_keras_on_real_faces(
+    shipped_classifier: EmotionClassifier, media
+) -> None:
+    crops = shipped_crops(media)
+    assert len(crops) == 4
+    assert shipped_classifier.runtime == DEFAULT_RUNTIME == "litert-int8"
+    served = shipped_classifier.predict(crops)
+    reference = EmotionClassifier(shipped_classifier.model, "keras").predict(crops)
+    np.testing.assert_array_equal(served.argmax(axis=1), reference.argmax(axis=1))
+    np.testing.assert_allclose(served, reference, atol=0.03)
+    assert not np.allclose(served, reference, atol=1e-5)  # the weights really are quantized
 
 
 def test_litert_runtime_is_safe_to_share_between_threads(tiny_model: keras.Model) -> None:

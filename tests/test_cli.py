@@ -49,7 +49,16 @@ def test_evaluate_recomputes_metrics(tmp_path: Path, tiny_model, capsys) -> None
     assert main(["evaluate", "--model", str(model_path), "--data", str(csv)]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert sum(map(sum, metrics["private_test"]["confusion_matrix"])) == 8
+    assert metrics["runtime"] == "keras"
     assert "private_test  accuracy" in capsys.readouterr().out
+
+    # Scored as LiteRT serves it (float weights: the same probabilities, so the same metrics).
+    served = tmp_path / "served.json"
+    assert main(["evaluate", "--model", str(model_path), "--data", str(csv), "--runtime", "litert",
+                 "--out", str(served)]) == 0
+    served_metrics = json.loads(served.read_text())
+    assert served_metrics["runtime"] == "litert"
+    assert served_metrics["private_test"] == metrics["private_test"]
 
 
 def test_label_with_no_media_files_exits_with_a_message(tmp_path: Path) -> None:
