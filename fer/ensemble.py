@@ -2,14 +2,15 @@
 
 An ensemble config names its members' config files (relative to itself)::
 
-    name: ensemble-small-wide
-    members: [vgg-small.yaml, vgg-wide.yaml]
+    name: ensemble-lineages
+    members: [vgg-wide-soup.yaml, vgg-wide-erase-r2.yaml, vgg-small.yaml]
 
-``python -m fer train --config configs/ensemble-small-wide.yaml --out runs/E`` trains (or
-resumes, or finds finished) each member in ``runs/E/<member name>/``, averages the members' best
-classifiers, and then chooses test-time augmentation on PublicTest exactly as for a single run
-(``fer.recipes.train_ensemble``).
-The ensemble's ``history.csv`` holds every member's curves, one ``member`` column apart.
+A member may be a single network, a staged run or a soup. ``python -m fer train --config
+configs/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or finds finished)
+each member beside the ensemble, in ``runs/<member name>/``, averages the members' best classifiers,
+and then chooses test-time augmentation on PublicTest exactly as for a single run
+(``fer.recipes.train_ensemble``). The ensemble's ``history.csv`` holds every member's curves, each
+stage named in a ``member`` column.
 """
 
 from __future__ import annotations

@@ -7,11 +7,11 @@ A config file describes one of three kinds of run:
 - a soup (``fer.soup.SoupConfig``): the mean of the weights of its ``ingredients``;
 - an ensemble (``fer.ensemble.EnsembleConfig``): the mean of the answers of its ``members``.
 
-The runs a single network or a soup names are trained first where unfinished, each in a sibling of
-the run's own directory named after its config, so a chain of stages shares one ``runs/`` folder
-and a finished stage is found rather than trained again. A network may start from a soup's weights
-as from another network's, so a soup's ingredients may be the children of another soup. An
-ensemble trains its members inside its own directory.
+The runs a config names are trained first where unfinished, each in a sibling of the run's own
+directory named after its config, so a chain of stages shares one ``runs/`` folder and a finished
+stage is found rather than trained again. A network may start from a soup's weights as from another
+network's, so a soup's ingredients may be the children of another soup; an ensemble's members may
+be networks, staged runs or soups.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import keras
-import pandas as pd
 import yaml
 
 from fer.datasets import FerData
 from fer.ensemble import EnsembleConfig, average, is_ensemble_config
 from fer.imaging import to_model_input
-from fer.soup import SoupConfig, is_soup_config, make_soup, write_soup_history
+from fer.soup import SoupConfig, is_soup_config, make_soup
 from fer.training import (
     BEST_FILE,
     CONFIG_FILE,
@@ -36,6 +35,7 @@ from fer.training import (
     finalise,
     train,
     trained_epochs,
+    write_combined_history,
     write_staged_history,
 )
 
@@ -62,6 +62,17 @@ def train_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: i
     if isinstance(config, SoupConfig):
         return train_soup(config, data, out_dir)
     return train_ensemble(config, data, out_dir)
+
+
+def config_record(path: Path) -> dict:
+    """The config a file describes, written out in full with those of the runs it combines: what a
+    run's ``config.yaml`` keeps, a record rather than a recipe."""
+    config = read_config(path)
+    if isinstance(config, TrainConfig):
+        return config.to_dict()
+    if isinstance(config, SoupConfig):
+        return {"name": config.name, "ingredients": [config_record(p) for p in config.ingredients]}
+    return {"name": config.name, "members": [config_record(p) for p in config.members]}
 
 
 def finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
@@ -95,28 +106,22 @@ def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
     runs = [finished_run(path, data, out.parent) for path in config.ingredients]
     ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
     make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
-    (out / CONFIG_FILE).write_text(yaml.safe_dump({
-        "name": config.name,
-        "ingredients": [TrainConfig.from_yaml(path).to_dict() for path in config.ingredients],
-    }, sort_keys=False))
-    write_soup_history(runs, out / HISTORY_FILE)
+    record = {"name": config.name, "ingredients": [config_record(path) for path in config.ingredients]}
+    (out / CONFIG_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
+    write_combined_history(runs, out / HISTORY_FILE)
     return finalise(out, data, config.name)
 
 
 def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -> dict:
-    """Train each member inside ``out_dir``, average their answers there, and finalise it."""
+    """Train or find the members beside ``out_dir``, average their answers there, and finalise it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    member_configs = [TrainConfig.from_yaml(path) for path in config.members]
-    for path, member in zip(config.members, member_configs, strict=True):
-        train_from_config(path, data, out / member.name)  # a finished run only re-checks its TTA choice
-    (out / CONFIG_FILE).write_text(yaml.safe_dump(
-        {"name": config.name, "members": [m.to_dict() for m in member_configs]}, sort_keys=False))
-    members = [keras.models.load_model(out / m.name / BEST_FILE, compile=False) for m in member_configs]
-    for member, member_config in zip(members, member_configs, strict=True):
-        member.name = member_config.name.replace("-", "_")  # unique layer names inside one graph
+    runs = [finished_run(path, data, out.parent) for path in config.members]
+    members = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
+    for member, run in zip(members, runs, strict=True):
+        member.name = run.name.replace("-", "_")  # unique layer names inside one graph
     average(members, config.name.replace("-", "_")).save(out / BEST_FILE)
-    histories = [pd.read_csv(out / m.name / HISTORY_FILE).assign(member=m.name) for m in member_configs]
-    pd.concat(histories, ignore_index=True).to_csv(out / HISTORY_FILE, index=False)
+    record = {"name": config.name, "members": [config_record(path) for path in config.members]}
+    (out / CONFIG_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
+    write_combined_history(runs, out / HISTORY_FILE)
     return finalise(out, data, config.name)
-

@@ -27,9 +27,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 
-from fer.training import full_history, lists_configs, read_config_list
+from fer.training import lists_configs, read_config_list
 
 RECALIBRATION_BATCH = 256
 
@@ -82,15 +81,6 @@ def make_soup(ingredients: Sequence[keras.Model], images: np.ndarray) -> keras.M
     soup.set_weights(average_weights(ingredients))
     recalibrate_batchnorm(soup, images)
     return soup
-
-
-def write_soup_history(runs: Sequence[Path], path: Path) -> None:
-    """The ingredients' whole curves on one chart: each stage once, named in a ``member`` column."""
-    histories = []
-    for run in runs:
-        history = pd.read_csv(full_history(run))
-        histories.append(history if "member" in history else history.assign(member=run.name))
-    pd.concat(histories).drop_duplicates(["member", "epoch"]).to_csv(path, index=False)
 
 
 def _layers(model: keras.Model) -> list[keras.layers.Layer]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import yaml
 
 from fer.datasets import FerData, Split
@@ -285,6 +286,16 @@ def write_staged_history(parent_out: Path, out: Path, name: str) -> None:
         writer = csv.DictWriter(f, fieldnames=list(parent[0]))
         writer.writeheader()
         writer.writerows(parent + own)
+
+
+def write_combined_history(runs: Sequence[Path], path: Path) -> None:
+    """The curves of the runs a soup or an ensemble combines, on one chart: each stage once (runs
+    may share their first stages), named in a ``member`` column."""
+    histories = []
+    for run in runs:
+        history = pd.read_csv(full_history(run))
+        histories.append(history if "member" in history else history.assign(member=run.name))
+    pd.concat(histories).drop_duplicates(["member", "epoch"]).to_csv(path, index=False)
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:

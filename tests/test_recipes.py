@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from test_training import TINY, synthetic_data
 
 from fer.ensemble import EnsembleConfig
@@ -103,19 +104,27 @@ def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_pa
     assert "name: soup" in saved and "name: one" in saved and "seed: 2" in saved
 
 
-def test_train_ensemble_trains_each_member_and_ships_their_average(tmp_path: Path) -> None:
-    for name, seed in (("one", 1), ("two", 2)):
-        (tmp_path / f"{name}.yaml").write_text(replace(TINY, name=name, seed=seed).to_yaml())
-    (tmp_path / "pair.yaml").write_text("name: pair\nmembers: [one.yaml, two.yaml]\n")
-    out = tmp_path / "run"
-    report = train_ensemble(EnsembleConfig.from_yaml(tmp_path / "pair.yaml"), synthetic_data(), out)
-    for member in ("one", "two"):
-        assert (out / member / "best.keras").is_file()
-    model = keras.models.load_model(out / "model.keras")
-    assert tuple(model.output_shape) == (None, 7)
-    assert json.loads((out / "metrics.json").read_text())["config"] == "pair" == report["config"]
-    history = pd.read_csv(out / "history.csv")
-    assert sorted(set(history.member)) == ["one", "two"] and len(history) == 2
+def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(tmp_path: Path) -> None:
+    # Members of each kind: a staged run (child, from parent) and a soup (of one and two).
+    configs = soup_configs(tmp_path)
+    (configs / "child.yaml").write_text(replace(TINY, name="child", seed=3, init_from="parent.yaml").to_yaml())
+    (configs / "pair.yaml").write_text("name: pair\nmembers: [soup.yaml, child.yaml]\n")
+    runs = tmp_path / "runs"
+
+    report = train_ensemble(EnsembleConfig.from_yaml(configs / "pair.yaml"), synthetic_data(), runs / "pair")
+
+    faces = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    soup, child, pair = (keras.models.load_model(runs / name / "best.keras") for name in ("soup", "child", "pair"))
+    np.testing.assert_allclose(pair.predict_on_batch(faces),
+                               (soup.predict_on_batch(faces) + child.predict_on_batch(faces)) / 2, rtol=1e-5, atol=1e-6)
+    assert json.loads((runs / "pair" / "metrics.json").read_text())["config"] == "pair" == report["config"]
+    history = pd.read_csv(runs / "pair" / "history.csv")
+    # Each stage once, though the soup's ingredients and the child all started from parent.
+    assert sorted(zip(history.member, history.epoch, strict=True)) == [
+        ("child", 1), ("one", 1), ("parent", 0), ("two", 1)]
+    saved = yaml.safe_load((runs / "pair" / "config.yaml").read_text())
+    assert [m["name"] for m in saved["members"]] == ["soup", "child"]
+    assert [i["name"] for i in saved["members"][0]["ingredients"]] == ["one", "two"]
 
 
 def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:
