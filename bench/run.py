@@ -121,7 +121,7 @@ def report(results: dict, command: str) -> str:
 
     classify = ours["classify"]
     lines += ["", "## Classification alone (ours)", "",
-              "| faces per call | ms per call (median of 200) | faces/s |", "|---|---|---|"]
+              "| faces per call | ms per call (median of 3 interleaved rounds, each the median of 200 calls) | faces/s |", "|---|---|---|"]
     lines += [f"| {n} | {classify[str(n)]['ms']:.2f} | {classify[str(n)]['faces_per_s']:.0f} |" for n in (1, 2, 5, 10, 32, 128)]
     lines.append(f"\nFor comparison, Keras `model.predict` on one face: {classify['keras_predict_1']['ms']:.1f} ms "
                  "per call (it builds a dataset and a loop per call); `predict_on_batch` reuses one compiled function.")

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
     train.add_argument("--epochs", type=int, help="override the config's epoch count")
     train.add_argument("--init", type=Path, metavar="MODEL",
-                       help="start from this model's weights (fine-tuning, e.g. on a corrections export)")
+                       help="start from the weights of the first network in this model file with the config's architecture "
+                            "(fine-tuning, e.g. on a corrections export)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")

@@ -5,7 +5,8 @@ A run directory holds everything about one run::
     config.yaml     the config that produced it
     best.keras      the classifier of the epoch with the best PublicTest accuracy (no optimizer)
     model.keras     the model to ship: best.keras, alone or averaged over its mirror image (or
-                    more views), as ``choose_tta`` decides on PublicTest within the speed budget
+                    more views), as ``choose_tta`` decides on PublicTest within the speed budget;
+                    its weights stored in half precision (``fer.storage``)
     history.csv     per-epoch loss and accuracy, train and validation
     history_stages.csv  (a run with ``init_from``) the same, preceded by the earlier stages'
     metrics.json    PublicTest and PrivateTest metrics of model.keras, and the TTA decision
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from fer.metrics import evaluate_model, predict_split, write_metrics
 from fer.mixup import MixupBatches
 from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, tta_views, with_tta
 from fer.schedules import check_choices, make_optimizer, schedule_callbacks
+from fer.storage import save_half_precision
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +201,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
 
 def finalise(out: Path, data: FerData, config_name: str) -> dict:
     """Choose, on PublicTest only, whether the shipped model averages over mirrored (and shifted)
-    views; save it as model.keras and write its metrics."""
+    views; save it as model.keras, its weights in half precision, and write its metrics."""
     best = keras.models.load_model(out / BEST_FILE, compile=False)
     candidates = {"none": best, "flip": with_tta(best), "flip+shift": with_tta(best, shifts=True)}
     val_accuracy = {
@@ -208,8 +210,9 @@ def finalise(out: Path, data: FerData, config_name: str) -> dict:
     }
     choice = choose_tta(val_accuracy)
     logger.info("PublicTest accuracy by test-time augmentation: %s -> %s", val_accuracy, choice)
-    candidates[choice].save(out / MODEL_FILE)
-    report = evaluate_model(candidates[choice], data)
+    # The numbers are those of the file as saved, with its weights in half precision.
+    save_half_precision(candidates[choice], out / MODEL_FILE)
+    report = evaluate_model(keras.models.load_model(out / MODEL_FILE, compile=False), data)
     report["config"] = config_name
     report["test_time_augmentation"] = {
         "chosen": choice, "public_test_accuracy": val_accuracy,
@@ -230,12 +233,23 @@ def choose_tta(val_accuracy: dict[str, float]) -> str:
 
 
 def load_weights_from(classifier: keras.Model, path: Path) -> None:
-    source = keras.models.load_model(path, compile=False)
-    shapes = [w.shape for w in source.get_weights()]
-    if shapes != [w.shape for w in classifier.get_weights()]:
-        raise ValueError(f"{path} has a different architecture from the config's; pass the config it was trained with")
+    """Start from the weights of the first network in the file shaped like ``classifier``: the
+    file's own, those of the network a TTA wrapper holds, or an ensemble's first such member."""
+    shapes = [w.shape for w in classifier.get_weights()]
+    source = next((network for network in _networks(keras.models.load_model(path, compile=False))
+                   if [w.shape for w in network.get_weights()] == shapes), None)
+    if source is None:
+        raise ValueError(f"{path} holds no network of the config's architecture; pass the config it was trained with")
     classifier.set_weights(source.get_weights())
-    logger.info("starting from the weights of %s", path)
+    logger.info("starting from the weights of %s in %s", source.name, path)
+
+
+def _networks(model: keras.Model) -> Iterator[keras.Model]:
+    """The model and every model nested in it, depth first, in layer order."""
+    yield model
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _networks(layer)
 
 
 def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:

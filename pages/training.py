@@ -17,7 +17,7 @@ test = metrics["private_test"]
 st.markdown(
     f"Model `{appkit.model_path_label()}`: **{test['accuracy']:.1%}** accuracy and macro-F1 "
     f"**{test['macro_f1']:.3f}** on FER2013's PrivateTest ({sum(map(sum, test['confusion_matrix'])):,} faces). "
-    "Trained on *Training* only; every choice (epochs, test-time augmentation, a soup's ingredients) was made "
+    "Trained on *Training* only; every choice (epochs, test-time augmentation, a soup's ingredients, an ensemble's members) was made "
     "on *PublicTest*."
 )
 

@@ -13,7 +13,7 @@ from conftest import TINY_ARCH
 
 from fer import training
 from fer.datasets import FerData, Split
-from fer.model import AugmentConfig
+from fer.model import AugmentConfig, build_classifier
 from fer.training import (
     TTA_VIEWS,
     TrainConfig,
@@ -133,7 +133,7 @@ def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
 
     other = tmp_path / "other.keras"
     build_classifier(ArchConfig(widths=(4,), convs_per_block=1, dense_units=8)).save(other)
-    with pytest.raises(ValueError, match="different architecture"):
+    with pytest.raises(ValueError, match="no network of the config.s architecture"):
         train(TINY, synthetic_data(), tmp_path / "run", init=other)
 
 
@@ -177,17 +177,46 @@ def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras
             np.testing.assert_allclose(a, b)
 
 
+def test_init_takes_an_ensembles_first_member_of_the_configs_architecture(tmp_path: Path) -> None:
+    from fer.ensemble import average
+    from fer.model import with_tta
+
+    other_arch = build_classifier(replace(TINY.arch, dense_units=16))
+    first, second = (build_classifier(TINY.arch) for _ in range(2))
+    for member, name in ((other_arch, "other"), (first, "first"), (second, "second")):
+        member.name = name
+    shipped = tmp_path / "ensemble.keras"
+    with_tta(average([other_arch, first, second])).save(shipped)
+    config = replace(TINY, learning_rate=0.0, weight_decay=0.0)
+    train(config, synthetic_data(), tmp_path / "run", init=shipped)
+    tuned = keras.models.load_model(tmp_path / "run" / "best.keras")
+    for a, b in zip(tuned.get_weights(), first.get_weights(), strict=True):
+        if a.ndim == 4:  # conv kernels: the first matching member's, untouched at a zero rate
+            np.testing.assert_allclose(a, b)
+
+
 def test_shipped_config_builds_the_shipped_architecture() -> None:
-    # models/config.yaml is what reproduces (and fine-tunes, with --init) the shipped model: one
-    # run's config, or a soup's with its ingredients' configs written out.
+    # models/config.yaml is what reproduces the shipped model: one run's config, or a soup's or an
+    # ensemble's, with the configs of the runs it combines written out.
     from fer.classifier import DEFAULT_MODEL, MODELS_DIR
     from fer.model import build_classifier
 
     raw = yaml.safe_load((MODELS_DIR / "config.yaml").read_text())
-    runs = [TrainConfig.from_dict(c) for c in raw["ingredients"]] if "ingredients" in raw else [TrainConfig.from_dict(raw)]
-    shipped = keras.models.load_model(DEFAULT_MODEL, compile=False)
     assert Path(f"configs/{raw['name']}.yaml").is_file()
-    for config in runs:
-        built = build_classifier(config.arch)
-        assert [w.shape for w in built.get_weights()] == [w.shape for w in shipped.get_weights()]
-        assert TrainConfig.from_yaml(f"configs/{config.name}.yaml") == config
+    shipped = keras.models.load_model(DEFAULT_MODEL, compile=False)
+    built = [w.shape for arch in networks_of(raw) for w in build_classifier(arch).get_weights()]
+    assert built == [w.shape for w in shipped.get_weights()]
+
+
+def networks_of(record: dict) -> list:
+    """The architectures of the networks a config record puts in one graph, in order, each run's
+    record checked against the config file it came from."""
+    if "members" in record:
+        return [arch for member in record["members"] for arch in networks_of(member)]
+    if "ingredients" in record:  # a soup: one network, the shape of each of its ingredients
+        archs = [arch for ingredient in record["ingredients"] for arch in networks_of(ingredient)]
+        assert all(arch == archs[0] for arch in archs)
+        return archs[:1]
+    config = TrainConfig.from_dict(record)
+    assert TrainConfig.from_yaml(f"configs/{config.name}.yaml") == config
+    return [config.arch]
