@@ -53,8 +53,8 @@ class LiteRTModel:
             path = Path(tmp) / "model.tflite"
             model.export(str(path), format="litert", verbose=False, **converter_options)
             content = path.read_bytes()
-        logger.info("exported %s to LiteRT%s (%d kB)", model.name, " with int8 weights" * int8_weights,
-                    len(content) // 1024)
+        weights = "int8" if int8_weights else "float32"
+        logger.info("exported %s to LiteRT with %s weights (%d kB)", model.name, weights, len(content) // 1024)
         return cls(content, num_threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

@@ -107,9 +107,7 @@ def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
     ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
     make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
     record = {"name": config.name, "ingredients": [config_record(path) for path in config.ingredients]}
-    (out / CONFIG_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
-    write_combined_history(runs, out / HISTORY_FILE)
-    return finalise(out, data, config.name)
+    return _finalise_combined(out, record, runs, data)
 
 
 def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -> dict:
@@ -122,6 +120,12 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
         member.name = run.name.replace("-", "_")  # unique layer names inside one graph
     average(members, config.name.replace("-", "_")).save(out / BEST_FILE)
     record = {"name": config.name, "members": [config_record(path) for path in config.members]}
+    return _finalise_combined(out, record, runs, data)
+
+
+def _finalise_combined(out: Path, record: dict, runs: list[Path], data: FerData) -> dict:
+    """A soup's or an ensemble's run, its model saved: its config record, the curves of the runs it
+    combines, then the TTA choice and the metrics, as for a single network."""
     (out / CONFIG_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
     write_combined_history(runs, out / HISTORY_FILE)
-    return finalise(out, data, config.name)
+    return finalise(out, data, record["name"])

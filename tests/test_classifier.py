@@ -54,8 +54,8 @@ def shipped_crops(media) -> np.ndarray:
     detector = make_detector()
     crops = []
     for name in ("couple.jpg", "justin.jpg", "portrait.jpg"):
-        gray = to_gray(read_image(str(media / name)))
-        crops += [crop_face(gray, box, detector.framing) for box in detector.detect(read_image(str(media / name)))]
+        rgb = read_image(str(media / name))
+        crops += [crop_face(to_gray(rgb), box, detector.framing) for box in detector.detect(rgb)]
     return to_model_input(crops)
 
 
