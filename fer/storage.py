@@ -11,6 +11,7 @@ shipped ensemble's probabilities on PublicTest by 0.001 at most and no answer at
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 import zipfile
@@ -29,17 +30,17 @@ def save_half_precision(model: keras.Model, path: str | Path) -> None:
     """``model.save(path)``, with the weights stored as float16."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="fer-save-") as tmp:
-        full, weights, halved = Path(tmp) / "full.keras", Path(tmp) / "full.h5", Path(tmp) / "half.h5"
+        full = Path(tmp) / "full.keras"
         model.save(full)
         with zipfile.ZipFile(full) as archive:
             entries = {name: archive.read(name) for name in archive.namelist()}
-        weights.write_bytes(entries[WEIGHTS_ENTRY])
-        with h5py.File(weights, "r") as source, h5py.File(halved, "w") as target:
-            _copy_halving(source, target)
-        entries[WEIGHTS_ENTRY] = halved.read_bytes()
-        with zipfile.ZipFile(path, "w") as archive:
-            for name, content in entries.items():
-                archive.writestr(name, content)
+    halved = io.BytesIO()
+    with h5py.File(io.BytesIO(entries[WEIGHTS_ENTRY]), "r") as source, h5py.File(halved, "w") as target:
+        _copy_halving(source, target)
+    entries[WEIGHTS_ENTRY] = halved.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
     logger.info("saved %s with half-precision weights (%.1f MiB)", path, path.stat().st_size / 2**20)
 
 
