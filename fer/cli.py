@@ -1,4 +1,4 @@
-"""The command line: ``python -m fer {label,train,evaluate,baselines}``."""
+"""The command line: ``python -m fer {label,train,unpack,evaluate,baselines}``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start from the weights of the first network in this model file with the config's architecture "
                             "(fine-tuning, e.g. on a corrections export)")
     train.set_defaults(handler=_train)
+
+    unpack = commands.add_parser("unpack", help="recover a saved ensemble's members as finished runs, "
+                                 "for new ensembles and fine-tunes in a fresh clone")
+    unpack.add_argument("--config", required=True, type=Path, help="the ensemble's config, e.g. configs/ensemble-lineages.yaml")
+    unpack.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz), to finalise each member")
+    unpack.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the ensemble's model file, history.csv beside it")
+    unpack.add_argument("--runs", type=Path, default=DEFAULT_OUT, help="where the members' runs go (default: runs)")
+    unpack.set_defaults(handler=_unpack)
 
     evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")
     evaluate.add_argument("--model", required=True, type=Path)
@@ -128,6 +136,15 @@ def _train(args: argparse.Namespace) -> int:
     if args.epochs:
         config = replace(config, epochs=args.epochs)
     _print_summary(train(config, load_fer(args.data), out, init=args.init))
+    return 0
+
+
+def _unpack(args: argparse.Namespace) -> int:
+    from fer.datasets import load_fer
+    from fer.recipes import unpack_ensemble
+
+    for run in unpack_ensemble(args.model, args.config, load_fer(args.data), args.runs):
+        print(f"{run}: finished")
     return 0
 
 

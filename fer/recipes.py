@@ -12,14 +12,20 @@ directory named after its config, so a chain of stages shares one ``runs/`` fold
 stage is found rather than trained again. A network may start from a soup's weights as from another
 network's, so a soup's ingredients may be the children of another soup; an ensemble's members may
 be networks, staged runs or soups.
+
+A fresh clone has no ``runs/``, but the shipped ensemble holds its members' weights and curves:
+``unpack_ensemble`` recovers them as finished runs, so that new ensembles and fine-tunes build on
+them instead of training them again.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 import keras
+import pandas as pd
 import yaml
 
 from fer.datasets import FerData
@@ -33,6 +39,7 @@ from fer.training import (
     METRICS_FILE,
     TrainConfig,
     finalise,
+    nested_networks,
     train,
     trained_epochs,
     write_combined_history,
@@ -40,6 +47,8 @@ from fer.training import (
 )
 
 RunConfig = TrainConfig | SoupConfig | EnsembleConfig
+
+logger = logging.getLogger(__name__)
 
 
 def read_config(path: str | Path) -> RunConfig:
@@ -129,3 +138,38 @@ def _finalise_combined(out: Path, record: dict, runs: list[Path], data: FerData)
     (out / CONFIG_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
     write_combined_history(runs, out / HISTORY_FILE)
     return finalise(out, data, record["name"])
+
+
+def lineage(path: Path) -> set[str]:
+    """The names of the run a config describes and of every run its weights came from (the runs it
+    starts from, averages or combines; not its teachers): the stages its combined history names."""
+    config = read_config(path)
+    if isinstance(config, TrainConfig):
+        return {config.name} | (lineage(path.parent / config.init_from) if config.init_from else set())
+    combined = config.ingredients if isinstance(config, SoupConfig) else config.members
+    return {config.name}.union(*(lineage(other) for other in combined))
+
+
+def unpack_ensemble(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -> list[Path]:
+    """Recover the members of an ensemble saved from ``config_path`` as finished runs in ``runs_dir``:
+    each one's best weights (as the file stores them), its stages' curves from the ``history.csv``
+    beside the model, its config record, then its finalisation. Finished runs already there are kept."""
+    networks = {network.name: network for network in nested_networks(keras.models.load_model(model_path, compile=False))}
+    history = pd.read_csv(model_path.with_name(HISTORY_FILE))
+    runs = []
+    for path in EnsembleConfig.from_yaml(config_path).members:
+        name = read_config(path).name
+        out = runs_dir / name
+        runs.append(out)
+        if (out / METRICS_FILE).exists():
+            logger.info("%s is finished already: kept", out)
+            continue
+        network = networks.get(name.replace("-", "_"))  # how train_ensemble names its members
+        if network is None:
+            raise ValueError(f"{model_path} holds no member named {name}: was it trained from {config_path}?")
+        out.mkdir(parents=True, exist_ok=True)
+        network.save(out / BEST_FILE)
+        history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
+        (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
+        finalise(out, data, name)
+    return runs

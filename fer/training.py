@@ -236,7 +236,7 @@ def load_weights_from(classifier: keras.Model, path: Path) -> None:
     """Start from the weights of the first network in the file shaped like ``classifier``: the
     file's own, those of the network a TTA wrapper holds, or an ensemble's first such member."""
     shapes = [w.shape for w in classifier.get_weights()]
-    source = next((network for network in _networks(keras.models.load_model(path, compile=False))
+    source = next((network for network in nested_networks(keras.models.load_model(path, compile=False))
                    if [w.shape for w in network.get_weights()] == shapes), None)
     if source is None:
         raise ValueError(f"{path} holds no network of the config's architecture; pass the config it was trained with")
@@ -244,12 +244,12 @@ def load_weights_from(classifier: keras.Model, path: Path) -> None:
     logger.info("starting from the weights of %s in %s", source.name, path)
 
 
-def _networks(model: keras.Model) -> Iterator[keras.Model]:
+def nested_networks(model: keras.Model) -> Iterator[keras.Model]:
     """The model and every model nested in it, depth first, in layer order."""
     yield model
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _networks(layer)
+            yield from nested_networks(layer)
 
 
 def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,17 @@ import pytest
 import yaml
 from test_training import TINY, synthetic_data
 
+import fer.recipes
 from fer.ensemble import EnsembleConfig
-from fer.recipes import read_config, train_config, train_ensemble, train_from_config, train_soup
+from fer.recipes import (
+    lineage,
+    read_config,
+    train_config,
+    train_ensemble,
+    train_from_config,
+    train_soup,
+    unpack_ensemble,
+)
 from fer.soup import SoupConfig
 from fer.training import TrainConfig, trained_epochs
 
@@ -125,6 +134,48 @@ def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(tmp_
     saved = yaml.safe_load((runs / "pair" / "config.yaml").read_text())
     assert [m["name"] for m in saved["members"]] == ["soup", "child"]
     assert [i["name"] for i in saved["members"][0]["ingredients"]] == ["one", "two"]
+
+
+def test_unpack_ensemble_recovers_the_members_of_a_saved_ensemble_as_finished_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configs = soup_configs(tmp_path)
+    (configs / "child.yaml").write_text(replace(TINY, name="child", seed=3, init_from="parent.yaml").to_yaml())
+    (configs / "pair.yaml").write_text("name: pair\nmembers: [soup.yaml, child.yaml]\n")
+    data = synthetic_data()
+    train_ensemble(EnsembleConfig.from_yaml(configs / "pair.yaml"), data, tmp_path / "runs" / "pair")
+    shipped = tmp_path / "models"  # what a fresh clone has: the model and its curves, no runs/
+    shipped.mkdir()
+    for file in ("model.keras", "history.csv"):
+        (shipped / file).write_bytes((tmp_path / "runs" / "pair" / file).read_bytes())
+    fresh = tmp_path / "fresh-runs"
+
+    runs = unpack_ensemble(shipped / "model.keras", configs / "pair.yaml", data, fresh)
+
+    assert runs == [fresh / "soup", fresh / "child"]
+    faces = np.random.default_rng(6).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    for name in ("soup", "child"):
+        original, recovered = (keras.models.load_model(root / name / "best.keras") for root in (tmp_path / "runs", fresh))
+        # The shipped file keeps its weights in half precision.
+        np.testing.assert_allclose(recovered.predict_on_batch(faces), original.predict_on_batch(faces), atol=5e-3)
+        assert json.loads((fresh / name / "metrics.json").read_text())["config"] == name
+    assert sorted(zip(*pd.read_csv(fresh / "child" / "history.csv")[["member", "epoch"]].T.values, strict=True)) == [
+        ("child", 1), ("parent", 0)]
+    assert trained_epochs(fresh / "soup") == trained_epochs(tmp_path / "runs" / "soup") == 2
+    assert lineage(configs / "soup.yaml") == {"soup", "one", "two", "parent"}
+    # A new ensemble over the recovered members finds them finished and trains nothing.
+    (configs / "again.yaml").write_text("name: again\nmembers: [child.yaml, soup.yaml]\n")
+    monkeypatch.setattr(fer.recipes, "train", lambda *args, **kwargs: pytest.fail("a member was trained again"))
+    train_ensemble(EnsembleConfig.from_yaml(configs / "again.yaml"), data, fresh / "again")
+    assert (fresh / "again" / "metrics.json").is_file()
+
+
+def test_unpack_ensemble_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: keras.Model) -> None:
+    configs = soup_configs(tmp_path)
+    (configs / "pair.yaml").write_text("name: pair\nmembers: [parent.yaml, one.yaml]\n")
+    tiny_model.save(tmp_path / "model.keras")  # a network, not this ensemble
+    pd.DataFrame({"epoch": [0], "member": ["parent"]}).to_csv(tmp_path / "history.csv", index=False)
+    with pytest.raises(ValueError, match="no member named parent"):
+        unpack_ensemble(tmp_path / "model.keras", configs / "pair.yaml", synthetic_data(), tmp_path / "runs")
 
 
 def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:

@@ -1,0 +1,62 @@
+"""Print docs/experiments.md's table of ensembles with the ResNet, scored on PublicTest only.
+
+Each row averages the answers of finished runs (``runs/<name>/best.keras``), without test-time
+augmentation and with flip. Averaging is linear, so each run's probabilities are computed once and
+every row is a mean of them: the same numbers as the ensemble's own model (``fer.ensemble.average``
+under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, ``python -m fer unpack
+--config configs/ensemble-lineages.yaml --data PATH`` first recovers the shipped ensemble's members.
+
+    python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz [--runs runs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fer.datasets import load_fer
+from fer.metrics import predict_split
+from fer.model import with_tta
+
+SHIPPED = ("vgg-wide-soup", "vgg-wide-erase-r2", "vgg-small")
+ROWS = [
+    ("resnet",),
+    ("vgg-wide-soup",),
+    ("vgg-wide-soup", "resnet"),
+    SHIPPED,
+    ("vgg-wide-soup", "resnet", "vgg-small"),
+    ("vgg-wide-soup", "vgg-wide-erase-r2", "resnet"),
+    (*SHIPPED, "resnet"),
+]
+HALF_PRECISION_MIB = 2 / 2**20  # bytes per weight in a saved model.keras (fer.storage), in MiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    args = parser.parse_args()
+    val = load_fer(args.data).val
+    probabilities, sizes = {}, {}
+    for name in sorted({name for row in ROWS for name in row}):
+        network = keras.models.load_model(args.runs / name / "best.keras", compile=False)
+        probabilities[name] = [predict_split(model, val) for model in (network, with_tta(network))]
+        sizes[name] = network.count_params()
+    print("| members | parameters | weights in half precision | no TTA | flip |\n|---|---|---|---|---|")
+    for row in ROWS:
+        scores = [np.mean([probabilities[name][view] for name in row], axis=0).argmax(axis=1) == val.labels
+                  for view in (0, 1)]
+        params = sum(sizes[name] for name in row)
+        print(f"| {' + '.join(row)} | {params / 1e6:.2f}M | {params * HALF_PRECISION_MIB:.1f} MiB | "
+              f"{scores[0].mean():.2%} | {scores[1].mean():.2%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
