@@ -1,4 +1,4 @@
-"""Print docs/experiments.md's table of ensembles with the ResNet, scored on PublicTest only.
+"""Print docs/experiments.md's tables of ensembles with a new member, scored on PublicTest only.
 
 Each row averages the answers of finished runs (``runs/<name>/best.keras``), without test-time
 augmentation and with flip. Averaging is linear, so each run's probabilities are computed once and
@@ -6,7 +6,9 @@ every row is a mean of them: the same numbers as the ensemble's own model (``fer
 under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, ``python -m fer unpack
 --config configs/ensemble-lineages.yaml --data PATH`` first recovers the shipped ensemble's members.
 
-    python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz [--runs runs]
+    python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz --table vgg-small-r2-erase [--runs runs]
+
+Each table is named after the new member it tries in the shipped ensemble's place of one member.
 """
 
 from __future__ import annotations
@@ -26,15 +28,24 @@ from fer.metrics import predict_split
 from fer.model import with_tta
 
 SHIPPED = ("vgg-wide-soup", "vgg-wide-erase-r2", "vgg-small")
-ROWS = [
-    ("resnet",),
-    ("vgg-wide-soup",),
-    ("vgg-wide-soup", "resnet"),
-    SHIPPED,
-    ("vgg-wide-soup", "resnet", "vgg-small"),
-    ("vgg-wide-soup", "vgg-wide-erase-r2", "resnet"),
-    (*SHIPPED, "resnet"),
-]
+TABLES = {
+    "vgg-small-r2-erase": [
+        ("vgg-small",),
+        ("vgg-small-r2-erase",),
+        SHIPPED,
+        ("vgg-wide-soup", "vgg-wide-erase-r2", "vgg-small-r2-erase"),
+        ("vgg-wide-soup", "vgg-small-r2-erase"),
+        (*SHIPPED, "vgg-small-r2-erase"),
+    ],
+    "resnet": [
+        ("resnet",),
+        ("vgg-wide-soup", "resnet"),
+        SHIPPED,
+        ("vgg-wide-soup", "resnet", "vgg-small"),
+        ("vgg-wide-soup", "vgg-wide-erase-r2", "resnet"),
+        (*SHIPPED, "resnet"),
+    ],
+}
 HALF_PRECISION_MIB = 2 / 2**20  # bytes per weight in a saved model.keras (fer.storage), in MiB
 
 
@@ -42,15 +53,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs")
+    parser.add_argument("--table", choices=TABLES, required=True, help="the new member")
     args = parser.parse_args()
+    rows = TABLES[args.table]
     val = load_fer(args.data).val
     probabilities, sizes = {}, {}
-    for name in sorted({name for row in ROWS for name in row}):
+    for name in sorted({name for row in rows for name in row}):
         network = keras.models.load_model(args.runs / name / "best.keras", compile=False)
         probabilities[name] = [predict_split(model, val) for model in (network, with_tta(network))]
         sizes[name] = network.count_params()
     print("| members | parameters | weights in half precision | no TTA | flip |\n|---|---|---|---|---|")
-    for row in ROWS:
+    for row in rows:
         scores = [np.mean([probabilities[name][view] for name in row], axis=0).argmax(axis=1) == val.labels
                   for view in (0, 1)]
         params = sum(sizes[name] for name in row)

@@ -38,6 +38,12 @@ def is_ensemble_config(path: str | Path) -> bool:
     return lists_configs(path, "members")
 
 
+def layer_name(run_name: str) -> str:
+    """The name a member run's network takes inside an ensemble's graph (unique there, and how
+    ``fer.recipes.unpack_ensemble`` finds it again)."""
+    return run_name.replace("-", "_")
+
+
 def average(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:
     """One model, same contract, whose probabilities are the mean of its members'."""
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")

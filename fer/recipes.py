@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 
 from fer.datasets import FerData
-from fer.ensemble import EnsembleConfig, average, is_ensemble_config
+from fer.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.imaging import to_model_input
 from fer.soup import SoupConfig, is_soup_config, make_soup
 from fer.training import (
@@ -126,8 +126,8 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     runs = [finished_run(path, data, out.parent) for path in config.members]
     members = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
     for member, run in zip(members, runs, strict=True):
-        member.name = run.name.replace("-", "_")  # unique layer names inside one graph
-    average(members, config.name.replace("-", "_")).save(out / BEST_FILE)
+        member.name = layer_name(run.name)
+    average(members, layer_name(config.name)).save(out / BEST_FILE)
     record = {"name": config.name, "members": [config_record(path) for path in config.members]}
     return _finalise_combined(out, record, runs, data)
 
@@ -164,7 +164,7 @@ def unpack_ensemble(model_path: Path, config_path: Path, data: FerData, runs_dir
         if (out / METRICS_FILE).exists():
             logger.info("%s is finished already: kept", out)
             continue
-        network = networks.get(name.replace("-", "_"))  # how train_ensemble names its members
+        network = networks.get(layer_name(name))
         if network is None:
             raise ValueError(f"{model_path} holds no member named {name}: was it trained from {config_path}?")
         out.mkdir(parents=True, exist_ok=True)
