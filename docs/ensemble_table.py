@@ -76,8 +76,9 @@ def main() -> None:
     soup_wrong = probabilities["vgg-wide-soup"][1].argmax(axis=1) != val.labels
     for name in sorted(probabilities.keys() - {"vgg-wide-soup"}):
         wrong = probabilities[name][1].argmax(axis=1) != val.labels
-        print(f"{name}, with flip: wrong on {wrong.sum()} faces, {(wrong & soup_wrong).sum()} of them "
-              f"({(wrong & soup_wrong).sum() / wrong.sum():.1%}) also wrong for vgg-wide-soup")
+        shared = (wrong & soup_wrong).sum()
+        print(f"{name}, with flip: wrong on {wrong.sum()} faces, {shared} of them ({shared / wrong.sum():.1%}) "
+              "also wrong for vgg-wide-soup")
 
 
 if __name__ == "__main__":
