@@ -84,10 +84,15 @@ def config_record(path: Path) -> dict:
     return {"name": config.name, "members": [config_record(p) for p in config.members]}
 
 
+def is_finished(run_dir: Path) -> bool:
+    """Whether a run has been finalised: its metrics are the last thing it writes."""
+    return (run_dir / METRICS_FILE).exists()
+
+
 def finished_run(config_path: Path, data: FerData, runs_dir: Path) -> Path:
     """The directory of the run a config describes, in ``runs_dir``, trained first if unfinished."""
     run_out = runs_dir / read_config(config_path).name
-    if not (run_out / METRICS_FILE).exists():
+    if not is_finished(run_out):
         train_config(config_path, data, run_out)
     return run_out
 
@@ -161,7 +166,7 @@ def unpack_ensemble(model_path: Path, config_path: Path, data: FerData, runs_dir
         name = read_config(path).name
         out = runs_dir / name
         runs.append(out)
-        if (out / METRICS_FILE).exists():
+        if is_finished(out):
             logger.info("%s is finished already: kept", out)
             continue
         network = networks.get(layer_name(name))

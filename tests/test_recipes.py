@@ -158,8 +158,8 @@ def test_unpack_ensemble_recovers_the_members_of_a_saved_ensemble_as_finished_ru
         # The shipped file keeps its weights in half precision.
         np.testing.assert_allclose(recovered.predict_on_batch(faces), original.predict_on_batch(faces), atol=5e-3)
         assert json.loads((fresh / name / "metrics.json").read_text())["config"] == name
-    assert sorted(zip(*pd.read_csv(fresh / "child" / "history.csv")[["member", "epoch"]].T.values, strict=True)) == [
-        ("child", 1), ("parent", 0)]
+    child_history = pd.read_csv(fresh / "child" / "history.csv")
+    assert sorted(zip(child_history.member, child_history.epoch, strict=True)) == [("child", 1), ("parent", 0)]
     assert trained_epochs(fresh / "soup") == trained_epochs(tmp_path / "runs" / "soup") == 2
     assert lineage(configs / "soup.yaml") == {"soup", "one", "two", "parent"}
     # A new ensemble over the recovered members finds them finished and trains nothing.
