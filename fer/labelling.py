@@ -160,6 +160,19 @@ def rows_to_frame(rows: Iterable[LabelRow]) -> pd.DataFrame:
     return table.astype({c: "Int64" for c in ("frame", "face", "track", "x", "y", "w", "h")})
 
 
+ON_SCREEN_FIRST = ("file", "face", "emotion", "confidence", "status")
+
+
+def on_screen(table: pd.DataFrame) -> pd.DataFrame:
+    """A bulk table as a person reads it: which face and what it shows first, then where it is and
+    the probabilities; columns empty in every row (photos have no frame, time or track) left out.
+    Downloads keep every column, so a CSV's layout never depends on what was in it."""
+    first = [c for c in ON_SCREEN_FIRST if c in table.columns]
+    rest = [c for c in table.columns if c not in first]
+    view = table[first + rest]
+    return view if view.empty else view.loc[:, view.notna().any()]
+
+
 @dataclass
 class PhotoBatch:
     """The outcome of labelling a set of uploads: what was labelled, and what was not and why."""

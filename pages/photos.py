@@ -11,7 +11,7 @@ from fer import charts
 from fer.annotate import annotate
 from fer.emotions import EMOTIONS
 from fer.exports import LabelledFace, annotated_zip, dataset_zip, table_csv, table_json
-from fer.labelling import PhotoBatch, label_uploads
+from fer.labelling import PhotoBatch, label_uploads, on_screen
 
 appkit.require_navigation()
 
@@ -66,7 +66,8 @@ faces = table[table.status == "ok"]
 st.success(f"{len(batch.images)} image(s) labelled, {len(faces)} face(s) found.")
 if batch.images:
     left, right = st.columns([3, 2])
-    left.dataframe(table, width="stretch", hide_index=True)
+    left.dataframe(on_screen(table), width="stretch", hide_index=True, column_config={
+        "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="percent")})
     right.plotly_chart(charts.emotion_counts(faces["emotion"]), width="stretch")
 
     c1, c2, c3 = st.columns(3)

@@ -60,6 +60,7 @@ def test_photos_page_labels_real_photos_and_offers_downloads(media: Path) -> Non
         "Download CSV", "Download JSON", "Download annotated images (ZIP)", "Download labelled faces (dataset ZIP)"}
     table = at.dataframe[0].value
     assert sorted(table[table.status == "ok"].file.value_counts().to_dict().items()) == [("couple.jpg", 2), ("justin.jpg", 1)]
+    assert list(table.columns[:4]) == ["file", "face", "emotion", "confidence"] and "time_s" not in table.columns
     assert len(at.get("imgs")) or len(at.get("image"))  # the gallery
 
 

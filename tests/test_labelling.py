@@ -7,7 +7,7 @@ import pytest
 
 from fer.classifier import EmotionClassifier
 from fer.detection import make_detector
-from fer.labelling import BulkLabeller, LabelRow, expand_inputs, rows_to_frame
+from fer.labelling import BulkLabeller, LabelRow, expand_inputs, on_screen, rows_to_frame
 from fer.pipeline import EmotionPipeline
 
 
@@ -47,3 +47,21 @@ def test_bad_files_get_error_rows_and_the_rest_is_labelled(labeller_inputs: Path
     ok = table[table.status == "ok"]
     assert (ok[["p_angry", "p_disgust", "p_fear", "p_happy", "p_sad", "p_surprise", "p_neutral"]].sum(axis=1) - 1).abs().max() < 1e-3
     assert str(table["x"].dtype) == "Int64"
+
+
+def test_on_screen_leads_with_the_emotion_and_drops_what_photos_do_not_have() -> None:
+    probabilities = (0.05, 0.0, 0.05, 0.8, 0.05, 0.0, 0.05)
+    rows = [
+        LabelRow("couple.jpg", "ok", face=0, x=1404, y=403, w=692, h=692, emotion="happy", confidence=0.8,
+                 probabilities=probabilities),
+        LabelRow("couple.jpg", "ok", face=1, x=343, y=602, w=696, h=696, emotion="sad", confidence=0.5,
+                 probabilities=(0.1, 0.0, 0.1, 0.1, 0.5, 0.0, 0.2)),
+        LabelRow("no-faces.jpg", "no face"),
+    ]
+    table = rows_to_frame(rows)
+    view = on_screen(table)
+    assert list(view.columns[:5]) == ["file", "face", "emotion", "confidence", "status"]
+    assert not {"frame", "time_s", "track"} & set(view.columns)
+    assert {"x", "p_happy"} <= set(view.columns) and len(view) == 3
+    assert view.loc[view.file == "no-faces.jpg", "status"].item() == "no face"
+    assert "frame" in table.columns  # the download keeps its layout
