@@ -6,8 +6,8 @@ appkit.require_navigation()
 st.title("Facial expression recognition")
 st.markdown(
     "Finds every face in a webcam stream, a batch of photos or a video, and labels it with one of "
-    "seven emotions: **angry, disgust, fear, happy, sad, surprise, neutral**. A CNN trained on "
-    "FER2013 reads each face; MediaPipe's BlazeFace finds the faces."
+    "seven emotions: **angry, disgust, fear, happy, sad, surprise, neutral**. Convolutional networks trained on "
+    "FER2013 read each face; MediaPipe's BlazeFace finds the faces."
 )
 
 metrics = appkit.read_report("metrics.json")
