@@ -34,6 +34,10 @@ def check_choices(config: TrainConfig) -> None:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
     if config.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {config.schedule!r}")
+    if config.schedule == "cosine" and not 0 <= config.warmup_epochs < config.epochs:
+        # Keras's CosineDecay would only say that its decay_steps must be positive.
+        raise ValueError(f"a cosine schedule warms up for fewer epochs than it runs: "
+                         f"warmup_epochs={config.warmup_epochs}, epochs={config.epochs}")
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:

@@ -35,6 +35,14 @@ def test_a_config_names_a_known_optimizer_and_schedule() -> None:
         TrainConfig.from_dict({"schedule": "step"})
 
 
+def test_a_cosine_run_must_outlast_its_warm_up() -> None:
+    with pytest.raises(ValueError, match="warmup_epochs=2, epochs=2"):
+        TrainConfig.from_dict({"epochs": 2, "warmup_epochs": 2})
+    with pytest.raises(ValueError, match="warmup_epochs=2, epochs=1"):
+        replace(TrainConfig(), epochs=1)  # what `fer train --epochs 1` does to a default config
+    assert make_optimizer(replace(TINY, schedule="plateau", epochs=1, warmup_epochs=2), 10)  # no decay to plan
+
+
 def test_a_resumed_plateau_run_takes_its_rate_from_the_logged_losses(tmp_path: Path) -> None:
     config = replace(TINY, schedule="plateau", learning_rate=0.02, plateau_patience=1, epochs=3)
     data = synthetic_data()
