@@ -30,6 +30,7 @@ WARMUP_START = 0.1  # the warm-up starts at this fraction of the peak rate
 
 
 def check_choices(config: TrainConfig) -> None:
+    """Refuse, with the setting at fault named, a config the optimiser or its schedule cannot run."""
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
     if config.schedule not in SCHEDULES:
