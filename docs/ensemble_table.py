@@ -73,12 +73,13 @@ def main() -> None:
         print(f"| {' + '.join(row)} | {params / 1e6:.2f}M | {params * HALF_PRECISION_MIB:.1f} MiB | "
               f"{scores[0].mean():.2%} | {scores[1].mean():.2%} |", flush=True)
     # What an ensemble gains from a member is its mistakes that the others do not make.
-    soup_wrong = probabilities["vgg-wide-soup"][1].argmax(axis=1) != val.labels
-    for name in sorted(probabilities.keys() - {"vgg-wide-soup"}):
+    soup = SHIPPED[0]
+    soup_wrong = probabilities[soup][1].argmax(axis=1) != val.labels
+    for name in sorted(probabilities.keys() - {soup}):
         wrong = probabilities[name][1].argmax(axis=1) != val.labels
         shared = (wrong & soup_wrong).sum()
         print(f"{name}, with flip: wrong on {wrong.sum()} faces, {shared} of them ({shared / wrong.sum():.1%}) "
-              "also wrong for vgg-wide-soup")
+              f"also wrong for {soup}")
 
 
 if __name__ == "__main__":
