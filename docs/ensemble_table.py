@@ -80,14 +80,18 @@ def main() -> None:
         params = sum(sizes[name] for name in row)
         print(f"| {' + '.join(row)} | {params / 1e6:.2f}M | {params * HALF_PRECISION_MIB:.1f} MiB | "
               f"{scores[0].mean():.2%} | {scores[1].mean():.2%} |", flush=True)
-    # What an ensemble gains from a member is its mistakes that the others do not make.
+    # What an ensemble gains from a member is its mistakes that the others do not make; how much
+    # say a member has in the mean is how confident its answers are.
     soup = SHIPPED[0]
     soup_wrong = probabilities[soup][1].argmax(axis=1) != val.labels
-    for name in sorted(probabilities.keys() - {soup}):
-        wrong = probabilities[name][1].argmax(axis=1) != val.labels
-        shared = (wrong & soup_wrong).sum()
-        print(f"{name}, with flip: wrong on {wrong.sum()} faces, {shared} of them ({shared / wrong.sum():.1%}) "
-              f"also wrong for {soup}")
+    for name in sorted(probabilities):
+        flip = probabilities[name][1]
+        wrong = flip.argmax(axis=1) != val.labels
+        line = f"{name}, with flip: wrong on {wrong.sum()} faces"
+        if name != soup:
+            shared = (wrong & soup_wrong).sum()
+            line += f", {shared} of them ({shared / wrong.sum():.1%}) also wrong for {soup}"
+        print(f"{line}; mean top probability {flip.max(axis=1).mean():.3f}")
 
 
 if __name__ == "__main__":
