@@ -9,7 +9,8 @@ under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, ``py
     python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz --table vgg-small-r2 [--runs runs]
 
 Each table is named after the new run it tries in the place of one of the shipped ensemble's members
-(vgg-small-r2 with vgg-small-r2-erase, its erasing sibling; resnet-r2 with resnet, its first stage).
+(vgg-small-r2 with vgg-small-r2-erase, its erasing sibling; resnet-r2 with resnet, its first stage;
+resnet-r3-erase with resnet-r2, its second).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ TABLES = {
         ("vgg-wide-soup", "resnet", "vgg-small"),
         ("vgg-wide-soup", "resnet-r2", "vgg-small"),
         ("vgg-wide-soup", "resnet-r2"),
+    ],
+    "resnet-r3-erase": [
+        ("resnet-r2",),
+        ("resnet-r3-erase",),
+        SHIPPED,
+        ("vgg-wide-soup", "resnet-r2", "vgg-small"),
+        ("vgg-wide-soup", "resnet-r3-erase", "vgg-small"),
+        ("vgg-wide-soup", "resnet-r3-erase"),
     ],
 }
 HALF_PRECISION_MIB = 2 / 2**20  # bytes per weight in a saved model.keras (fer.storage), in MiB
