@@ -21,6 +21,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from scipy.special import softmax
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -72,9 +73,7 @@ TEMPERATURES = np.linspace(0.5, 3.0, 51)
 
 def with_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """Softens (temperature > 1) or sharpens a network's answers: softmax(log p / T)."""
-    logits = np.log(np.clip(probabilities, 1e-7, 1.0)) / temperature
-    scaled = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return scaled / scaled.sum(axis=1, keepdims=True)
+    return softmax(np.log(np.clip(probabilities, 1e-7, 1.0)) / temperature, axis=1)
 
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
