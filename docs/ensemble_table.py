@@ -4,13 +4,16 @@ Each row averages the answers of finished runs (``runs/<name>/best.keras``), wit
 augmentation and with flip. Averaging is linear, so each run's probabilities are computed once and
 every row is a mean of them: the same numbers as the ensemble's own model (``fer.ensemble.average``
 under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, ``python -m fer unpack
---config configs/ensemble-lineages.yaml --data PATH`` first recovers the shipped ensemble's members.
+--config configs/ensemble-resnet-r3-erase.yaml --data PATH`` first recovers the shipped ensemble's
+members. The tables before resnet-soup also need vgg-wide-erase-r2, a member of ensemble-lineages,
+shipped before it: ``unpack --config configs/ensemble-lineages.yaml --model M`` with M that model
+(``git show d7e1463:models/emotion_cnn.keras``, and its ``history.csv`` beside it).
 
     python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz --table vgg-small-r2 [--runs runs]
 
 Each table is named after the new run it tries in the place of one of the shipped ensemble's members
 (vgg-small-r2 with vgg-small-r2-erase, its erasing sibling; resnet-r2 with resnet, its first stage;
-resnet-r3-erase with resnet-r2, its second).
+resnet-r3-erase with resnet-r2, its second; resnet-soup with resnet-r3-erase, its best ingredient).
 """
 
 from __future__ import annotations
@@ -30,30 +33,32 @@ from fer.datasets import load_fer
 from fer.metrics import predict_split
 from fer.model import with_tta
 
-SHIPPED = ("vgg-wide-soup", "vgg-wide-erase-r2", "vgg-small")
+SOUP = "vgg-wide-soup"  # the strongest member of every ensemble: the others' mistakes are counted against its
+LINEAGES = (SOUP, "vgg-wide-erase-r2", "vgg-small")  # ensemble-lineages, shipped before ensemble-resnet-r3-erase
+SHIPPED = (SOUP, "resnet-r3-erase", "vgg-small")  # ensemble-resnet-r3-erase
 TABLES = {
     "vgg-small-r2": [
         ("vgg-small",),
         ("vgg-small-r2",),
         ("vgg-small-r2-erase",),
-        SHIPPED,
+        LINEAGES,
         ("vgg-wide-soup", "vgg-wide-erase-r2", "vgg-small-r2"),
         ("vgg-wide-soup", "vgg-wide-erase-r2", "vgg-small-r2-erase"),
         ("vgg-wide-soup", "vgg-small-r2-erase"),
-        (*SHIPPED, "vgg-small-r2-erase"),
+        (*LINEAGES, "vgg-small-r2-erase"),
     ],
     "resnet": [
         ("resnet",),
         ("vgg-wide-soup", "resnet"),
-        SHIPPED,
+        LINEAGES,
         ("vgg-wide-soup", "resnet", "vgg-small"),
         ("vgg-wide-soup", "vgg-wide-erase-r2", "resnet"),
-        (*SHIPPED, "resnet"),
+        (*LINEAGES, "resnet"),
     ],
     "resnet-r2": [
         ("resnet",),
         ("resnet-r2",),
-        SHIPPED,
+        LINEAGES,
         ("vgg-wide-soup", "resnet", "vgg-small"),
         ("vgg-wide-soup", "resnet-r2", "vgg-small"),
         ("vgg-wide-soup", "resnet-r2"),
@@ -61,9 +66,18 @@ TABLES = {
     "resnet-r3-erase": [
         ("resnet-r2",),
         ("resnet-r3-erase",),
-        SHIPPED,
+        LINEAGES,
         ("vgg-wide-soup", "resnet-r2", "vgg-small"),
         ("vgg-wide-soup", "resnet-r3-erase", "vgg-small"),
+        ("vgg-wide-soup", "resnet-r3-erase"),
+    ],
+    "resnet-soup": [
+        ("resnet-r3-erase",),
+        ("resnet-r3-mixup",),
+        ("resnet-soup",),
+        SHIPPED,
+        ("vgg-wide-soup", "resnet-soup", "vgg-small"),
+        ("vgg-wide-soup", "resnet-soup"),
         ("vgg-wide-soup", "resnet-r3-erase"),
     ],
 }
@@ -123,15 +137,14 @@ def main() -> None:
               f"{scores[0].mean():.2%} | {scores[1].mean():.2%} |", flush=True)
     # What an ensemble gains from a member is its mistakes that the others do not make; how much
     # say a member has in the mean is how confident its answers are.
-    soup = SHIPPED[0]
-    soup_wrong = probabilities[soup][1].argmax(axis=1) != val.labels
+    soup_wrong = probabilities[SOUP][1].argmax(axis=1) != val.labels
     for name in sorted(probabilities):
         flip = probabilities[name][1]
         wrong = flip.argmax(axis=1) != val.labels
         line = f"{name}, with flip: wrong on {wrong.sum()} faces"
-        if name != soup:
+        if name != SOUP:
             shared = (wrong & soup_wrong).sum()
-            line += f", {shared} of them ({shared / wrong.sum():.1%}) also wrong for {soup}"
+            line += f", {shared} of them ({shared / wrong.sum():.1%}) also wrong for {SOUP}"
         print(f"{line}; mean top probability {flip.max(axis=1).mean():.3f}")
     if args.calibrate:
         print_calibration(rows, {name: views[1] for name, views in probabilities.items()}, val.labels)
