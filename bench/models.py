@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -26,8 +26,10 @@ import numpy as np
 
 from bench.timing import median_ms
 from fer.classifier import EmotionClassifier
-from fer.datasets import load_fer
+from fer.datasets import FerData, load_fer
+from fer.imaging import to_model_input
 from fer.litert import LiteRTModel
+from fer.metrics import predict_in_batches
 from fer.model import with_tta
 
 Predict = Callable[[np.ndarray], np.ndarray]  # (N, 48, 48, 1) gray faces -> (N, 7) probabilities
@@ -43,7 +45,7 @@ def load(spec: str) -> keras.Model:
 def full_int8(model: keras.Model, faces: np.ndarray) -> LiteRTModel:
     import tensorflow as tf
 
-    def calibration():  # one face a step, as the app's single-face calls
+    def calibration() -> Iterator[list[np.ndarray]]:  # one face a step, as the app's single-face calls
         for face in faces:
             yield [face[None]]
 
@@ -63,11 +65,9 @@ def time_rounds(runners: dict[str, Predict], rounds: int, calls: int) -> dict[st
     return times
 
 
-def public_test_accuracy(predict: Predict, data_path: Path) -> float:
-    val = load_fer(data_path).val
-    faces = val.images[..., None].astype(np.float32)
-    answers = np.concatenate([predict(faces[i : i + 256]) for i in range(0, len(faces), 256)])
-    return float((answers.argmax(axis=1) == val.labels).mean())
+def public_test_accuracy(predict: Predict, data: FerData) -> float:
+    answers = predict_in_batches(predict, data.val)
+    return float((answers.argmax(axis=1) == data.val.labels).mean())
 
 
 def main() -> None:
@@ -81,14 +81,15 @@ def main() -> None:
     if args.full_int8 and args.data is None:
         parser.error("--full-int8 needs --data")
     runners: dict[str, Predict] = {spec: EmotionClassifier(load(spec), "litert-int8").predict for spec in args.models}
-    if args.full_int8:
-        faces = load_fer(args.data).train.images[:CALIBRATION_FACES, ..., None].astype(np.float32)
+    data = load_fer(args.data) if args.full_int8 else None
+    if data is not None:
+        faces = to_model_input(data.train.images[:CALIBRATION_FACES])
         runners[f"{args.models[0]} (full int8)"] = full_int8(load(args.models[0]), faces)
     for name, times in time_rounds(runners, args.rounds, args.calls).items():
         print(f"| {name} | {statistics.median(times):.2f} ms | rounds: {', '.join(f'{t:.2f}' for t in times)} |")
-    if args.full_int8:
+    if data is not None:
         for name in (args.models[0], f"{args.models[0]} (full int8)"):
-            print(f"| {name} | PublicTest {public_test_accuracy(runners[name], args.data):.2%} |")
+            print(f"| {name} | PublicTest {public_test_accuracy(runners[name], data):.2%} |")
 
 
 if __name__ == "__main__":

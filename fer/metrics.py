@@ -65,12 +65,13 @@ def served_predictor(model: keras.Model, runtime: Runtime, batch_size: int = 512
     if runtime == "keras":
         return lambda split: predict_split(model, split, batch_size)
     classifier = EmotionClassifier(model, runtime)
+    return lambda split: predict_in_batches(classifier.predict, split, batch_size)
 
-    def predict(split: Split) -> np.ndarray:
-        x = to_model_input(split.images)
-        return np.concatenate([classifier.predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
-    return predict
+def predict_in_batches(predict: Callable[[np.ndarray], np.ndarray], split: Split, batch_size: int = 512) -> np.ndarray:
+    """A split's probabilities from any batch predictor (a serving runtime, an exported graph)."""
+    x = to_model_input(split.images)
+    return np.concatenate([predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def evaluate_model(model: keras.Model, data: FerData, runtime: Runtime = "keras") -> dict:
