@@ -13,7 +13,8 @@ shipped before it: ``unpack --config configs/ensemble-lineages.yaml --model M`` 
 
 Each table is named after the new run it tries in the place of one of the shipped ensemble's members
 (vgg-small-r2 with vgg-small-r2-erase, its erasing sibling; resnet-r2 with resnet, its first stage;
-resnet-r3-erase with resnet-r2, its second; resnet-soup with resnet-r3-erase, its best ingredient).
+resnet-r3-erase with resnet-r2, its second; resnet-soup with resnet-r3-erase, its best ingredient;
+resnet-soup3 with resnet-soup, its two-run soup).
 """
 
 from __future__ import annotations
@@ -79,6 +80,15 @@ TABLES = {
         ("vgg-wide-soup", "resnet-soup", "vgg-small"),
         ("vgg-wide-soup", "resnet-soup"),
         ("vgg-wide-soup", "resnet-r3-erase"),
+    ],
+    "resnet-soup3": [
+        ("resnet-r3",),
+        ("resnet-soup",),
+        ("resnet-soup3",),
+        SHIPPED,
+        ("vgg-wide-soup", "resnet-soup", "vgg-small"),
+        ("vgg-wide-soup", "resnet-soup3", "vgg-small"),
+        ("vgg-wide-soup", "resnet-soup3"),
     ],
 }
 HALF_PRECISION_MIB = 2 / 2**20  # bytes per weight in a saved model.keras (fer.storage), in MiB
