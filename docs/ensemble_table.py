@@ -3,15 +3,17 @@
 Each row averages the answers of finished runs (``runs/<name>/best.keras``), without test-time
 augmentation and with flip. Averaging is linear, so each run's probabilities are computed once and
 every row is a mean of them: the same numbers as the ensemble's own model (``fer.ensemble.average``
-under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, ``python -m fer unpack
---config configs/ensemble-resnet-r3-erase.yaml --data PATH`` first recovers the shipped ensemble's
-members. The tables before resnet-soup also need vgg-wide-erase-r2, a member of ensemble-lineages,
-shipped before it: ``unpack --config configs/ensemble-lineages.yaml --model M`` with M that model
-(``git show d7e1463:models/emotion_cnn.keras``, and its ``history.csv`` beside it).
+under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, first recover the members
+of ensemble-resnet-r3-erase, shipped before resnet-soup3: put its model and curves in a folder M
+(``git show 186e239:models/emotion_cnn.keras > M/emotion_cnn.keras``, the same for ``history.csv``),
+then ``python -m fer unpack --config configs/ensemble-resnet-r3-erase.yaml --model
+M/emotion_cnn.keras --data PATH``. The tables before resnet-soup also need vgg-wide-erase-r2, a
+member of ensemble-lineages, shipped before that: ``unpack --config configs/ensemble-lineages.yaml``
+with that ensemble's model (``git show d7e1463:models/emotion_cnn.keras``, the same way).
 
     python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz --table vgg-small-r2 [--runs runs]
 
-Each table is named after the new run it tries in the place of one of the shipped ensemble's members
+Each table is named after the new run it tries in the place of one of the then shipped ensemble's members
 (vgg-small-r2 with vgg-small-r2-erase, its erasing sibling; resnet-r2 with resnet, its first stage;
 resnet-r3-erase with resnet-r2, its second; resnet-soup with resnet-r3-erase, its best ingredient;
 resnet-soup3 with resnet-soup, its two-run soup).
@@ -36,7 +38,7 @@ from fer.model import with_tta
 
 SOUP = "vgg-wide-soup"  # the strongest member of every ensemble: the others' mistakes are counted against its
 LINEAGES = (SOUP, "vgg-wide-erase-r2", "vgg-small")  # ensemble-lineages, shipped before ensemble-resnet-r3-erase
-SHIPPED = (SOUP, "resnet-r3-erase", "vgg-small")  # ensemble-resnet-r3-erase
+R3_ERASE = (SOUP, "resnet-r3-erase", "vgg-small")  # ensemble-resnet-r3-erase, shipped before resnet-soup3
 TABLES = {
     "vgg-small-r2": [
         ("vgg-small",),
@@ -76,7 +78,7 @@ TABLES = {
         ("resnet-r3-erase",),
         ("resnet-r3-mixup",),
         ("resnet-soup",),
-        SHIPPED,
+        R3_ERASE,
         ("vgg-wide-soup", "resnet-soup", "vgg-small"),
         ("vgg-wide-soup", "resnet-soup"),
         ("vgg-wide-soup", "resnet-r3-erase"),
@@ -85,7 +87,7 @@ TABLES = {
         ("resnet-r3",),
         ("resnet-soup",),
         ("resnet-soup3",),
-        SHIPPED,
+        R3_ERASE,
         ("vgg-wide-soup", "resnet-soup", "vgg-small"),
         ("vgg-wide-soup", "resnet-soup3", "vgg-small"),
         ("vgg-wide-soup", "resnet-soup3"),

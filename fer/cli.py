@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "for new ensembles and fine-tunes in a fresh clone")
     unpack.add_argument("--config", required=True, type=Path, help="the ensemble's config, e.g. configs/ensemble-resnet-r3-erase.yaml")
     unpack.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz), to finalise each member")
-    unpack.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the ensemble's model file, history.csv beside it")
+    unpack.add_argument("--model", required=True, type=Path,
+                        help="the ensemble's model file, history.csv beside it (the shipped model is one network)")
     unpack.add_argument("--runs", type=Path, default=DEFAULT_OUT, help="where the members' runs go (default: runs)")
     unpack.set_defaults(handler=_unpack)
 
