@@ -63,18 +63,24 @@ def face_over_time(rows: pd.DataFrame, track: int) -> go.Figure:
 
 def training_curves(history: pd.DataFrame) -> go.Figure:
     """Loss and accuracy per epoch, training and validation (PublicTest); one dash style per
-    member where the history is an ensemble's or a staged run's (a ``member`` column)."""
+    member where the history is an ensemble's or a staged run's (a ``member`` column).
+
+    Each member's line appears once in the legend (colour: training or validation) and a click on it
+    hides that line in both panels, so a soup of several runs stays readable."""
     runs = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     for (member, run), dash in zip(runs, itertools.cycle(DASHES), strict=False):
         prefix = f"{member}: " if member else ""
-        for col, metric in ((1, "loss"), (2, "accuracy")):
-            fig.add_trace(go.Scatter(x=run["epoch"] + 1, y=run[metric], name=f"{prefix}train {metric}",
-                                     line={"color": "#3a86ff", "dash": dash}), 1, col)
-            fig.add_trace(go.Scatter(x=run["epoch"] + 1, y=run[f"val_{metric}"], name=f"{prefix}validation {metric}",
-                                     line={"color": "#ff006e", "dash": dash}), 1, col)
+        for split, colour, column in (("train", "#3a86ff", ""), ("validation", "#ff006e", "val_")):
+            group = f"{prefix}{split}"
+            for col, metric in ((1, "loss"), (2, "accuracy")):
+                fig.add_trace(go.Scatter(x=run["epoch"] + 1, y=run[f"{column}{metric}"], name=group, mode="lines",
+                                         legendgroup=group, showlegend=col == 1,
+                                         hovertemplate=f"{group} {metric}: %{{y:.3f}}<extra>epoch %{{x}}</extra>",
+                                         line={"color": colour, "dash": dash}), 1, col)
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=360, margin={"t": 40, "b": 10})
+    fig.update_layout(height=420, margin={"t": 40, "b": 10},
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})
     return fig
 
 

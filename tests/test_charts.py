@@ -11,16 +11,24 @@ def history(n: int) -> pd.DataFrame:
 
 
 def test_training_curves_of_one_run_show_train_and_validation() -> None:
-    names = [trace.name for trace in training_curves(history(3)).data]
-    assert names == ["train loss", "validation loss", "train accuracy", "validation accuracy"]
-    assert list(training_curves(history(3)).data[0].x) == [1, 2, 3]  # epochs counted from 1
+    figure = training_curves(history(3))
+    assert [(trace.name, list(trace.y)) for trace in figure.data] == [
+        ("train", [1.5] * 3), ("train", [0.5] * 3), ("validation", [1.6] * 3), ("validation", [0.45] * 3)]
+    assert list(figure.data[0].x) == [1, 2, 3]  # epochs counted from 1
+
+
+def test_training_curves_list_each_line_once_and_toggle_it_in_both_panels() -> None:
+    figure = training_curves(history(3))
+    assert [trace.name for trace in figure.data if trace.showlegend] == ["train", "validation"]
+    loss, accuracy = figure.data[0], figure.data[1]
+    assert loss.legendgroup == accuracy.legendgroup and (loss.xaxis, accuracy.xaxis) == ("x", "x2")
 
 
 def test_training_curves_of_an_ensemble_show_each_member() -> None:
     both = pd.concat([history(3).assign(member="vgg-small"), history(2).assign(member="vgg-wide")])
     figure = training_curves(both)
     assert len(figure.data) == 8
-    assert figure.data[4].name == "vgg-wide: train loss" and len(figure.data[4].x) == 2
+    assert figure.data[4].name == "vgg-wide: train" and len(figure.data[4].x) == 2
     assert figure.data[0].line.dash != figure.data[4].line.dash
 
 
