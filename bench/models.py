@@ -6,7 +6,8 @@
 Absolute times differ by about 2x between the 2-core machines this project runs on, so a model is
 only ever compared with another measured beside it: each round times every model once (the median
 of ``--calls`` one-face calls, int8 weights as the app runs them), and each model's figure is its
-median over the rounds. ``PATH:flip`` wraps a single network in flip TTA, as an ensemble member runs.
+median over the rounds. ``PATH:flip`` wraps a single network in flip TTA, as an ensemble member runs;
+``PATH:thorough`` averages the model over ten views, as bulk labelling's thorough mode runs it.
 
 ``--full-int8`` adds the first model exported with full integer quantization (activations too,
 calibrated on 300 training faces) and scores both quantizations of it on PublicTest.
@@ -30,7 +31,7 @@ from fer.datasets import FerData, load_fer
 from fer.imaging import to_model_input
 from fer.litert import LiteRTModel
 from fer.metrics import predict_in_batches
-from fer.model import with_tta
+from fer.model import with_shift_tta, with_tta
 
 Predict = Callable[[np.ndarray], np.ndarray]  # (N, 48, 48, 1) gray faces -> (N, 7) probabilities
 CALIBRATION_FACES = 300
@@ -39,7 +40,8 @@ CALIBRATION_FACES = 300
 def load(spec: str) -> keras.Model:
     path, _, view = spec.partition(":")
     model = keras.models.load_model(path, compile=False)
-    return with_tta(model) if view == "flip" else model
+    views: dict[str, Callable[[keras.Model], keras.Model]] = {"flip": with_tta, "thorough": with_shift_tta}
+    return views[view](model) if view else model
 
 
 def full_int8(model: keras.Model, faces: np.ndarray) -> LiteRTModel:
@@ -72,7 +74,7 @@ def public_test_accuracy(predict: Predict, data: FerData) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="model files; PATH:flip wraps a single network in flip TTA")
+    parser.add_argument("models", nargs="+", help="model files; PATH:flip wraps a single network in flip TTA, PATH:thorough takes ten views")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--full-int8", action="store_true", help="also the first model, fully int8")

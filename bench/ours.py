@@ -82,8 +82,8 @@ def held_boxes(path: str, max_every: str) -> dict:
     return result
 
 
-def photos(folder: str) -> dict:
-    pipeline = load_pipeline()
+def photos(folder: str, thorough: str = "0") -> dict:
+    pipeline = load_pipeline(thorough=bool(int(thorough)))
     files = sorted(Path(folder).glob("*.jpg"))
     pipeline.analyse(read_image(str(files[0])))  # warm-up: first-call costs are not throughput
     counts = []

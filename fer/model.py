@@ -142,3 +142,15 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     outputs = keras.ops.mean(keras.ops.reshape(probabilities, (len(views), -1, NUM_CLASSES)), axis=0)
     suffix = "flip_shift_tta" if shifts else "flip_tta"
     return keras.Model(inputs, outputs, name=f"{classifier.name}_{suffix}")
+
+
+def with_shift_tta(model: keras.Model) -> keras.Model:
+    """``model`` averaged over ten views of each face, the flip and four 2-pixel shifts of both, for
+    bulk labelling where accuracy matters more than milliseconds.
+
+    A saved flip-TTA model hands over the network inside it, so each view is one pass; any other
+    model honouring the contract (a bare network, an ensemble) is wrapped whole.
+    """
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    flip_wrapper = model.name.endswith("_flip_tta") and len(nested) == 1
+    return with_tta(nested[0] if flip_wrapper else model, shifts=True)

@@ -39,6 +39,9 @@ def load_pipeline(
     min_score: float = DEFAULT_MIN_SCORE,
     align: bool = True,
     runtime: Runtime = DEFAULT_RUNTIME,
+    thorough: bool = False,
 ) -> EmotionPipeline:
-    """The shipped model behind the named detector; call once and reuse."""
-    return EmotionPipeline(make_detector(detector, min_score), EmotionClassifier.load(model, runtime), align)
+    """The shipped model behind the named detector; call once and reuse. ``thorough``: see
+    ``EmotionClassifier.load``."""
+    classifier = EmotionClassifier.load(model, runtime, thorough)
+    return EmotionPipeline(make_detector(detector, min_score), classifier, align)

@@ -35,6 +35,8 @@ def corrections_table(batch: PhotoBatch) -> pd.DataFrame:
 st.title("Bulk photos")
 st.caption("Upload photos (JPEG, PNG, WebP, BMP) or .zip archives of them. They are processed in memory and not stored.")
 detector, min_score = appkit.detector_controls("photos")
+# On by default here: a photo's decoding and detection already cost several times the extra views.
+thorough = appkit.thorough_control("photos", default=True)
 uploaded = st.file_uploader("Photos or .zip archives", type=["jpg", "jpeg", "png", "webp", "bmp", "zip"],
                             accept_multiple_files=True)
 if not uploaded:
@@ -42,14 +44,14 @@ if not uploaded:
     st.stop()
 
 files = [(f.name, f.getvalue()) for f in uploaded]
-signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files] + [detector, min_score]).encode()).hexdigest()
+signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files] + [detector, min_score, thorough]).encode()).hexdigest()
 if st.session_state.get("photos-signature") != signature:
     bar = st.progress(0.0, text="Labelling…")
 
     def show_progress(done: int, total: int, name: str) -> None:
         bar.progress(done / total, text=f"{done}/{total}: {name}")
 
-    labelled = label_uploads(files, appkit.pipeline(detector, min_score), on_progress=show_progress)
+    labelled = label_uploads(files, appkit.pipeline(detector, min_score, thorough), on_progress=show_progress)
     bar.empty()
     # Annotated copies, their ZIP and the face thumbnails are made once per batch, not on every
     # rerun (each label edit is one).

@@ -14,13 +14,14 @@ appkit.require_navigation()
 st.title("Videos")
 st.caption("Upload a video (mp4, mov, avi, webm). It is processed in a temporary file that is deleted afterwards.")
 detector, min_score = appkit.detector_controls("videos")
+thorough = appkit.thorough_control("videos", default=False)
 every = st.sidebar.number_input("Analyse every k-th frame", 1, 30, 2, help="Higher is faster; the annotated video keeps every frame.")
 uploaded = st.file_uploader("Video", type=["mp4", "mov", "avi", "webm", "mkv"])
 if uploaded is None:
     st.info("Upload a video to follow every face's emotion over time.")
     st.stop()
 
-key = (uploaded.name, uploaded.size, detector, min_score, every)
+key = (uploaded.name, uploaded.size, detector, min_score, every, thorough)
 if st.session_state.get("video-key") != key:
     bar = st.progress(0.0, text="Analysing…")
 
@@ -32,7 +33,7 @@ if st.session_state.get("video-key") != key:
         source.write_bytes(uploaded.getvalue())
         annotated = Path(tmp) / "annotated.mp4"
         try:
-            analysis = analyse_video(source, appkit.pipeline(detector, min_score), every=every,
+            analysis = analyse_video(source, appkit.pipeline(detector, min_score, thorough), every=every,
                                      annotated_path=annotated, on_progress=progress)
         except VideoError as exc:
             bar.empty()

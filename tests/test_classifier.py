@@ -95,3 +95,18 @@ def test_litert_runtime_is_safe_to_share_between_threads(tiny_model: keras.Model
 def test_unknown_runtime_is_refused(tiny_model: keras.Model) -> None:
     with pytest.raises(ValueError, match="runtime"):
         EmotionClassifier(tiny_model, "onnx")  # type: ignore[arg-type]
+
+
+def test_thorough_shipped_model_serves_its_ten_view_probabilities_on_real_faces(
+    shipped_classifier: EmotionClassifier, media
+) -> None:
+    from fer.model import with_shift_tta
+
+    crops = shipped_crops(media)
+    thorough = EmotionClassifier.load(thorough=True)
+    served = thorough.predict(crops)
+    reference = EmotionClassifier(with_shift_tta(shipped_classifier.model), "keras").predict(crops)
+    np.testing.assert_array_equal(served.argmax(axis=1), reference.argmax(axis=1))
+    np.testing.assert_allclose(served, reference, atol=0.03)
+    # The shifted views change the answer: the thorough model is not the saved one under another name.
+    assert np.abs(served - shipped_classifier.predict(crops)).max() > 0.02

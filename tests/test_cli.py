@@ -40,6 +40,18 @@ def test_label_mixed_inputs_to_csv_reports_failures(media: Path, tmp_path: Path,
     assert sorted(p.name for p in (tmp_path / "ann").iterdir()) == ["portrait.jpg", "test.mp4"]
 
 
+def test_thorough_labelling_reads_the_same_photo_with_ten_views(media: Path, tmp_path: Path) -> None:
+    tables = {}
+    for flags in ([], ["--thorough"]):
+        out = tmp_path / f"faces{len(flags)}.csv"
+        assert main(["label", str(media / "justin.jpg"), "--out", str(out), *flags]) == 0
+        tables[len(flags)] = pd.read_csv(out)
+    quick, thorough = tables[0], tables[1]
+    assert thorough.emotion.tolist() == quick.emotion.tolist() == ["happy"]
+    assert thorough[["x", "y", "w", "h"]].equals(quick[["x", "y", "w", "h"]])  # same face, read differently
+    assert thorough.confidence.iloc[0] != quick.confidence.iloc[0]
+
+
 def test_evaluate_recomputes_metrics(tmp_path: Path, tiny_model, capsys) -> None:
     from test_datasets import synthetic_rows, write_csv
 
@@ -59,6 +71,12 @@ def test_evaluate_recomputes_metrics(tmp_path: Path, tiny_model, capsys) -> None
     served_metrics = json.loads(served.read_text())
     assert served_metrics["runtime"] == "litert"
     assert served_metrics["private_test"] == metrics["private_test"]
+
+    # Ten views per face, scored into a file of their own: the shipped metrics.json stays as it was.
+    assert main(["evaluate", "--model", str(model_path), "--data", str(csv), "--thorough"]) == 0
+    thorough = json.loads((tmp_path / "metrics_thorough.json").read_text())
+    assert "ten views" in thorough["thorough"] and sum(map(sum, thorough["public_test"]["confusion_matrix"])) == 8
+    assert "thorough" not in json.loads((tmp_path / "metrics.json").read_text())
 
 
 def test_label_with_no_media_files_exits_with_a_message(tmp_path: Path) -> None:

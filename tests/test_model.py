@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer.model import TTA_SHIFT, ArchConfig, AugmentConfig, build_augmenter, build_classifier, with_tta
+from fer.model import TTA_SHIFT, ArchConfig, AugmentConfig, build_augmenter, build_classifier, with_shift_tta, with_tta
 
 
 def test_flip_tta_averages_the_face_and_its_mirror(tiny_model: keras.Model, tmp_path) -> None:
@@ -29,6 +29,19 @@ def test_shift_tta_averages_ten_views(tiny_model: keras.Model, tmp_path) -> None
     tta.save(tmp_path / "tta.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "tta.keras").predict(x, verbose=0), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_thorough_views_reach_the_network_inside_a_saved_flip_model(tiny_model: keras.Model, tmp_path) -> None:
+    x = np.random.default_rng(3).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    expected = with_tta(tiny_model, shifts=True).predict(x, verbose=0)
+    with_tta(tiny_model).save(tmp_path / "flip.keras")  # as a finished run ships it
+    thorough = with_shift_tta(keras.models.load_model(tmp_path / "flip.keras"))
+    np.testing.assert_allclose(thorough.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    # Ten passes of the bare network, not ten of the two-view wrapper.
+    (inner,) = [layer for layer in thorough.layers if isinstance(layer, keras.Model)]
+    assert inner.name == tiny_model.name
+    # A bare network gets the same ten views.
+    np.testing.assert_allclose(with_shift_tta(tiny_model).predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_augmenter_changes_images_in_training_only() -> None:
