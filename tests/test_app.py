@@ -34,6 +34,7 @@ def test_training_page_shows_curves_matrix_and_scores() -> None:
     at = page("training.py").run()
     assert_clean(at)
     assert len(at.get("plotly_chart")) >= 4  # curves, confusion, per-class, class distribution
+    assert any("thorough mode" in c.value for c in at.caption)
 
 
 def test_live_page_renders_before_a_stream_starts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,6 +63,18 @@ def test_photos_page_labels_real_photos_and_offers_downloads(media: Path) -> Non
     assert sorted(table[table.status == "ok"].file.value_counts().to_dict().items()) == [("couple.jpg", 2), ("justin.jpg", 1)]
     assert list(table.columns[:4]) == ["file", "face", "emotion", "confidence"] and "time_s" not in table.columns
     assert len(at.get("imgs")) or len(at.get("image"))  # the gallery
+
+
+def test_photos_page_reads_faces_thoroughly_by_default_and_quickly_on_request(media: Path) -> None:
+    at = page("photos.py").run()
+    (switch,) = at.sidebar.toggle
+    assert switch.label == "Thorough: ten views per face" and switch.value is True
+    at.file_uploader[0].set_value([("justin.jpg", (media / "justin.jpg").read_bytes(), "image/jpeg")])
+    thorough = at.run().dataframe[0].value
+    quick = at.sidebar.toggle[0].set_value(False).run().dataframe[0].value
+    assert_clean(at)
+    assert thorough.emotion.tolist() == quick.emotion.tolist() == ["happy"]
+    assert thorough.confidence.iloc[0] != quick.confidence.iloc[0]  # labelled again, with two views
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
