@@ -54,8 +54,9 @@ class EmotionClassifier:
         cls, path: str | Path = DEFAULT_MODEL, runtime: Runtime = DEFAULT_RUNTIME, thorough: bool = False
     ) -> EmotionClassifier:
         """The model file as saved, or with ``thorough`` averaged over ten views of each face
-        (``fer.model.with_shift_tta``): more accurate, about four times the time per face, for
-        bulk labelling rather than live video."""
+        (``fer.model.with_shift_tta``): about four times the time per face, for bulk labelling
+        rather than live video. Measured on the shipped model: 0.6 points better on PublicTest,
+        level on PrivateTest (README, model card)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no model at {path}; train one with `python -m fer train`")

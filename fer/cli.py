@@ -12,7 +12,8 @@ from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
 
 DEFAULT_OUT = Path("runs")
 THOROUGH_HELP = ("average each face over ten views (mirror image and four 2-pixel shifts of both) "
-                 "instead of the model's own: more accurate, about four times the time per face")
+                 "instead of the model's own two: about four times the time per face; for the shipped model "
+                 "0.6 points better on PublicTest, level on PrivateTest")
 
 
 def main(argv: list[str] | None = None) -> int:
