@@ -21,6 +21,7 @@ import streamlit_webrtc  # noqa: F401
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector
+from fer.model import with_shift_tta
 from fer.pipeline import EmotionPipeline
 
 # With async processing, streamlit-webrtc hands the callback only the newest frame and drops the
@@ -37,7 +38,9 @@ DETECTOR_HELP = (
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
 def classifier(thorough: bool = False) -> EmotionClassifier:
-    return EmotionClassifier.load(DEFAULT_MODEL, thorough=thorough)
+    if thorough:  # the network already loaded, given ten views: the file is read once per process
+        return EmotionClassifier(with_shift_tta(classifier().model))
+    return EmotionClassifier.load(DEFAULT_MODEL)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # each threshold value is an entry

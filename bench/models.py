@@ -35,13 +35,13 @@ from fer.model import with_shift_tta, with_tta
 
 Predict = Callable[[np.ndarray], np.ndarray]  # (N, 48, 48, 1) gray faces -> (N, 7) probabilities
 CALIBRATION_FACES = 300
+VIEWS: dict[str, Callable[[keras.Model], keras.Model]] = {"flip": with_tta, "thorough": with_shift_tta}
 
 
 def load(spec: str) -> keras.Model:
     path, _, view = spec.partition(":")
     model = keras.models.load_model(path, compile=False)
-    views: dict[str, Callable[[keras.Model], keras.Model]] = {"flip": with_tta, "thorough": with_shift_tta}
-    return views[view](model) if view else model
+    return VIEWS[view](model) if view else model
 
 
 def full_int8(model: keras.Model, faces: np.ndarray) -> LiteRTModel:

@@ -111,6 +111,8 @@ def build_trainer(classifier: keras.Model, aug: AugmentConfig, seed: int) -> ker
 
 
 TTA_SHIFT = 2  # pixels, ~4% of the side: FER2013's framing varies by about that much
+TEN_VIEWS = "ten views per face: the face, its four 2-pixel shifts, and the mirror image of each"
+_FLIP_SUFFIX, _SHIFT_SUFFIX = "_flip_tta", "_flip_shift_tta"  # with_tta's names, which with_shift_tta reads
 TTA_SHIFTS = [(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)]
 
 
@@ -140,17 +142,15 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     # One batch of all views: one pass through the network instead of one per view.
     probabilities = classifier(keras.ops.concatenate(views, axis=0))
     outputs = keras.ops.mean(keras.ops.reshape(probabilities, (len(views), -1, NUM_CLASSES)), axis=0)
-    suffix = "flip_shift_tta" if shifts else "flip_tta"
-    return keras.Model(inputs, outputs, name=f"{classifier.name}_{suffix}")
+    return keras.Model(inputs, outputs, name=classifier.name + (_SHIFT_SUFFIX if shifts else _FLIP_SUFFIX))
 
 
 def with_shift_tta(model: keras.Model) -> keras.Model:
-    """``model`` averaged over ten views of each face, the flip and four 2-pixel shifts of both, for
-    bulk labelling where accuracy matters more than milliseconds.
+    """``model`` averaged over ``TEN_VIEWS``, for bulk labelling, where milliseconds matter less.
 
     A saved flip-TTA model hands over the network inside it, so each view is one pass; any other
     model honouring the contract (a bare network, an ensemble) is wrapped whole.
     """
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    flip_wrapper = model.name.endswith("_flip_tta") and len(nested) == 1
+    flip_wrapper = model.name.endswith(_FLIP_SUFFIX) and len(nested) == 1
     return with_tta(nested[0] if flip_wrapper else model, shifts=True)
