@@ -51,13 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "(fine-tuning, e.g. on a corrections export)")
     train.set_defaults(handler=_train)
 
-    unpack = commands.add_parser("unpack", help="recover a saved ensemble's members as finished runs, "
-                                 "for new ensembles and fine-tunes in a fresh clone")
-    unpack.add_argument("--config", required=True, type=Path, help="the ensemble's config, e.g. configs/ensemble-resnet-r3-erase.yaml")
-    unpack.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz), to finalise each member")
+    unpack = commands.add_parser("unpack", help="recover the runs a saved model was made of (an ensemble's "
+                                 "members, or the one network of a soup or run) as finished runs, for new ensembles, "
+                                 "soups and fine-tunes in a fresh clone")
+    unpack.add_argument("--config", required=True, type=Path, help="the model's config, e.g. configs/resnet-soup3.yaml for the shipped model")
+    unpack.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz), to finalise each run")
     unpack.add_argument("--model", required=True, type=Path,
-                        help="the ensemble's model file, history.csv beside it (the shipped model is one network)")
-    unpack.add_argument("--runs", type=Path, default=DEFAULT_OUT, help="where the members' runs go (default: runs)")
+                        help="the model file, history.csv beside it, e.g. models/emotion_cnn.keras")
+    unpack.add_argument("--runs", type=Path, default=DEFAULT_OUT, help="where the runs go (default: runs)")
     unpack.set_defaults(handler=_unpack)
 
     evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")
@@ -148,9 +149,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _unpack(args: argparse.Namespace) -> int:
     from fer.datasets import load_fer
-    from fer.recipes import unpack_ensemble
+    from fer.recipes import unpack
 
-    for run in unpack_ensemble(args.model, args.config, load_fer(args.data), args.runs):
+    for run in unpack(args.model, args.config, load_fer(args.data), args.runs):
         print(f"{run}: finished")
     return 0
 

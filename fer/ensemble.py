@@ -40,7 +40,7 @@ def is_ensemble_config(path: str | Path) -> bool:
 
 def layer_name(run_name: str) -> str:
     """The name a member run's network takes inside an ensemble's graph (unique there, and how
-    ``fer.recipes.unpack_ensemble`` finds it again)."""
+    ``fer.recipes.unpack`` finds it again)."""
     return run_name.replace("-", "_")
 
 

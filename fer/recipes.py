@@ -13,9 +13,9 @@ stage is found rather than trained again. A network may start from a soup's weig
 network's, so a soup's ingredients may be the children of another soup; an ensemble's members may
 be networks, staged runs or soups.
 
-A fresh clone has no ``runs/``, but the shipped ensemble holds its members' weights and curves:
-``unpack_ensemble`` recovers them as finished runs, so that new ensembles and fine-tunes build on
-them instead of training them again.
+A fresh clone has no ``runs/``, but a shipped model holds its network's weights and curves, and a
+shipped ensemble its members': ``unpack`` recovers them as finished runs, so that new ensembles,
+soups and fine-tunes build on them instead of training them again.
 """
 
 from __future__ import annotations
@@ -155,26 +155,39 @@ def lineage(path: Path) -> set[str]:
     return {config.name}.union(*(lineage(other) for other in combined))
 
 
-def unpack_ensemble(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -> list[Path]:
-    """Recover the members of an ensemble saved from ``config_path`` as finished runs in ``runs_dir``:
-    each one's best weights (as the file stores them), its stages' curves from the ``history.csv``
-    beside the model, its config record, then its finalisation. Finished runs already there are kept."""
-    networks = {network.name: network for network in nested_networks(keras.models.load_model(model_path, compile=False))}
+def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -> list[Path]:
+    """Recover the runs a model saved from ``config_path`` was made of, as finished runs in
+    ``runs_dir``: an ensemble's members, or the one network a soup or a single run saved (as the
+    shipped model, inside its TTA wrapper). Each gets its weights (as the file stores them), its
+    stages' curves from the ``history.csv`` beside the model, its config record, then its
+    finalisation. Finished runs already there are kept."""
+    config = read_config(config_path)
+    model = keras.models.load_model(model_path, compile=False)
     history = pd.read_csv(model_path.with_name(HISTORY_FILE))
+    paths = config.members if isinstance(config, EnsembleConfig) else [config_path]
     runs = []
-    for path in EnsembleConfig.from_yaml(config_path).members:
-        name = read_config(path).name
-        out = runs_dir / name
+    for path in paths:
+        out = runs_dir / read_config(path).name
         runs.append(out)
         if is_finished(out):
             logger.info("%s is finished already: kept", out)
             continue
-        network = networks.get(layer_name(name))
+        network = _network_for(model, out.name, isinstance(config, EnsembleConfig))
         if network is None:
-            raise ValueError(f"{model_path} holds no member named {name}: was it trained from {config_path}?")
+            raise ValueError(f"{model_path} holds no network for {out.name}: was it trained from {config_path}?")
         out.mkdir(parents=True, exist_ok=True)
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
         (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
-        finalise(out, data, name)
+        finalise(out, data, out.name)
     return runs
+
+
+def _network_for(model: keras.Model, name: str, member: bool) -> keras.Model | None:
+    """The network of the run ``name`` in a saved model: an ensemble's member of that name, or else
+    the model's only network (itself, or the one its TTA wrapper holds); None where there is none."""
+    if member:
+        return next((network for network in nested_networks(model) if network.name == layer_name(name)), None)
+    networks = [network for network in nested_networks(model)
+                if not any(isinstance(layer, keras.Model) for layer in network.layers)]
+    return networks[0] if len(networks) == 1 else None

@@ -14,6 +14,7 @@ from test_training import TINY, synthetic_data
 
 import fer.recipes
 from fer.ensemble import EnsembleConfig
+from fer.model import with_tta
 from fer.recipes import (
     lineage,
     read_config,
@@ -21,7 +22,7 @@ from fer.recipes import (
     train_ensemble,
     train_from_config,
     train_soup,
-    unpack_ensemble,
+    unpack,
 )
 from fer.soup import SoupConfig
 from fer.training import TrainConfig, trained_epochs
@@ -136,7 +137,7 @@ def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(tmp_
     assert [i["name"] for i in saved["members"][0]["ingredients"]] == ["one", "two"]
 
 
-def test_unpack_ensemble_recovers_the_members_of_a_saved_ensemble_as_finished_runs(
+def test_unpack_recovers_the_members_of_a_saved_ensemble_as_finished_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     configs = soup_configs(tmp_path)
     (configs / "child.yaml").write_text(replace(TINY, name="child", seed=3, init_from="parent.yaml").to_yaml())
@@ -149,7 +150,7 @@ def test_unpack_ensemble_recovers_the_members_of_a_saved_ensemble_as_finished_ru
         (shipped / file).write_bytes((tmp_path / "runs" / "pair" / file).read_bytes())
     fresh = tmp_path / "fresh-runs"
 
-    runs = unpack_ensemble(shipped / "model.keras", configs / "pair.yaml", data, fresh)
+    runs = unpack(shipped / "model.keras", configs / "pair.yaml", data, fresh)
 
     assert runs == [fresh / "soup", fresh / "child"]
     faces = np.random.default_rng(6).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
@@ -169,13 +170,42 @@ def test_unpack_ensemble_recovers_the_members_of_a_saved_ensemble_as_finished_ru
     assert (fresh / "again" / "metrics.json").is_file()
 
 
-def test_unpack_ensemble_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: keras.Model) -> None:
+def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_can_start_from_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    configs = soup_configs(tmp_path)
+    (configs / "child.yaml").write_text(replace(TINY, name="child", init_from="soup.yaml").to_yaml())
+    data = synthetic_data()
+    train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), data, tmp_path / "runs" / "soup")
+    soup = keras.models.load_model(tmp_path / "runs" / "soup" / "best.keras")
+    shipped = tmp_path / "models"  # a fresh clone's: the soup with flip TTA, and its curves
+    shipped.mkdir()
+    with_tta(soup).save(shipped / "model.keras")
+    (shipped / "history.csv").write_bytes((tmp_path / "runs" / "soup" / "history.csv").read_bytes())
+    fresh = tmp_path / "fresh-runs"
+
+    assert unpack(shipped / "model.keras", configs / "soup.yaml", data, fresh) == [fresh / "soup"]
+
+    faces = np.random.default_rng(7).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    recovered = keras.models.load_model(fresh / "soup" / "best.keras")
+    np.testing.assert_allclose(recovered.predict_on_batch(faces), soup.predict_on_batch(faces), atol=1e-5)
+    assert trained_epochs(fresh / "soup") == trained_epochs(tmp_path / "runs" / "soup") == 2
+    assert json.loads((fresh / "soup" / "metrics.json").read_text())["config"] == "soup"
+    # The child finds its parent finished and trains only itself, after the parent's epochs.
+    trained = []
+    real_train = fer.recipes.train
+    monkeypatch.setattr(fer.recipes, "train", lambda config, *a, **k: trained.append(config.name) or real_train(config, *a, **k))
+    train_from_config(configs / "child.yaml", data, fresh / "child")
+    assert trained == ["child"]
+    assert trained_epochs(fresh / "child") == 3
+
+
+def test_unpack_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: keras.Model) -> None:
     configs = soup_configs(tmp_path)
     (configs / "pair.yaml").write_text("name: pair\nmembers: [parent.yaml, one.yaml]\n")
     tiny_model.save(tmp_path / "model.keras")  # a network, not this ensemble
     pd.DataFrame({"epoch": [0], "member": ["parent"]}).to_csv(tmp_path / "history.csv", index=False)
-    with pytest.raises(ValueError, match="no member named parent"):
-        unpack_ensemble(tmp_path / "model.keras", configs / "pair.yaml", synthetic_data(), tmp_path / "runs")
+    with pytest.raises(ValueError, match="no network for parent"):
+        unpack(tmp_path / "model.keras", configs / "pair.yaml", synthetic_data(), tmp_path / "runs")
 
 
 def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:
