@@ -27,6 +27,8 @@ def video(path: str, repeats: str) -> dict:
     start = time.perf_counter()
     for _ in range(int(repeats)):
         capture = cv2.VideoCapture(path)
+        if not capture.isOpened():  # OpenCV reads a missing file as an empty video: not a result
+            raise SystemExit(f"cannot open {path}")
         while True:
             ok, bgr = capture.read()
             if not ok:

@@ -238,7 +238,8 @@ def main() -> None:
     if peer_python is None:
         print(f"no peer at {args.peer_python}: run bench/setup_peer.sh; measuring ours only", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="fer-bench-") as tmp:
-        inputs = prepare(args.media, Path(tmp) / "inputs")
+        # Absolute: the peer runs in the scratch folder, where a relative path names nothing.
+        inputs = prepare(args.media.resolve(), Path(tmp) / "inputs")
         results = measure(Runner(peer_python, Path(tmp)), inputs, args.repeats)
     text = report(results, "python -m bench.run --media ../shared/media")
     REPORT.parent.mkdir(exist_ok=True)
