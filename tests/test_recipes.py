@@ -191,9 +191,14 @@ def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_c
     assert trained_epochs(fresh / "soup") == trained_epochs(tmp_path / "runs" / "soup") == 2
     assert json.loads((fresh / "soup" / "metrics.json").read_text())["config"] == "soup"
     # The child finds its parent finished and trains only itself, after the parent's epochs.
-    trained = []
+    trained: list[str] = []
     real_train = fer.recipes.train
-    monkeypatch.setattr(fer.recipes, "train", lambda config, *a, **k: trained.append(config.name) or real_train(config, *a, **k))
+
+    def recording_train(config: TrainConfig, *args: object, **kwargs: object) -> dict:
+        trained.append(config.name)
+        return real_train(config, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fer.recipes, "train", recording_train)
     train_from_config(configs / "child.yaml", data, fresh / "child")
     assert trained == ["child"]
     assert trained_epochs(fresh / "child") == 3
