@@ -164,7 +164,8 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
     config = read_config(config_path)
     model = keras.models.load_model(model_path, compile=False)
     history = pd.read_csv(model_path.with_name(HISTORY_FILE))
-    paths = config.members if isinstance(config, EnsembleConfig) else [config_path]
+    ensemble = isinstance(config, EnsembleConfig)
+    paths = list(config.members) if isinstance(config, EnsembleConfig) else [config_path]
     runs = []
     for path in paths:
         out = runs_dir / read_config(path).name
@@ -172,7 +173,7 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         if is_finished(out):
             logger.info("%s is finished already: kept", out)
             continue
-        network = _network_for(model, out.name, isinstance(config, EnsembleConfig))
+        network = _network_for(model, out.name, member=ensemble)
         if network is None:
             raise ValueError(f"{model_path} holds no network for {out.name}: was it trained from {config_path}?")
         out.mkdir(parents=True, exist_ok=True)
@@ -183,7 +184,7 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
     return runs
 
 
-def _network_for(model: keras.Model, name: str, member: bool) -> keras.Model | None:
+def _network_for(model: keras.Model, name: str, *, member: bool) -> keras.Model | None:
     """The network of the run ``name`` in a saved model: an ensemble's member of that name, or else
     the model's only network (itself, or the one its TTA wrapper holds); None where there is none."""
     if member:
