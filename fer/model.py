@@ -112,7 +112,7 @@ def build_trainer(classifier: keras.Model, aug: AugmentConfig, seed: int) -> ker
 
 TTA_SHIFT = 2  # pixels, ~4% of the side: FER2013's framing varies by about that much
 TEN_VIEWS = "ten views per face: the face, its four 2-pixel shifts, and the mirror image of each"
-_FLIP_SUFFIX, _SHIFT_SUFFIX = "_flip_tta", "_flip_shift_tta"  # with_tta's names, which with_shift_tta reads
+_FLIP_SUFFIX, _SHIFT_SUFFIX = "_flip_tta", "_flip_shift_tta"  # with_tta's names, which tta_network reads
 TTA_SHIFTS = [(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)]
 
 
@@ -145,12 +145,17 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     return keras.Model(inputs, outputs, name=classifier.name + (_SHIFT_SUFFIX if shifts else _FLIP_SUFFIX))
 
 
+def tta_network(model: keras.Model) -> keras.Model:
+    """The network a ``with_tta`` wrapper holds; ``model`` itself where it is not such a wrapper."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    wrapper = model.name.endswith((_FLIP_SUFFIX, _SHIFT_SUFFIX)) and len(nested) == 1
+    return nested[0] if wrapper else model
+
+
 def with_shift_tta(model: keras.Model) -> keras.Model:
     """``model`` averaged over ``TEN_VIEWS``, for bulk labelling, where milliseconds matter less.
 
-    A saved flip-TTA model hands over the network inside it, so each view is one pass; any other
+    A saved TTA model hands over the network inside it, so each view is one pass; any other
     model honouring the contract (a bare network, an ensemble) is wrapped whole.
     """
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    flip_wrapper = model.name.endswith(_FLIP_SUFFIX) and len(nested) == 1
-    return with_tta(nested[0] if flip_wrapper else model, shifts=True)
+    return with_tta(tta_network(model), shifts=True)

@@ -31,6 +31,7 @@ import yaml
 from fer.datasets import FerData
 from fer.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.imaging import to_model_input
+from fer.model import tta_network
 from fer.soup import SoupConfig, is_soup_config, make_soup
 from fer.training import (
     BEST_FILE,
@@ -162,33 +163,33 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
     stages' curves from the ``history.csv`` beside the model, its config record, then its
     finalisation. Finished runs already there are kept."""
     config = read_config(config_path)
-    model = keras.models.load_model(model_path, compile=False)
+    networks = _networks_by_run(keras.models.load_model(model_path, compile=False), config)
     history = pd.read_csv(model_path.with_name(HISTORY_FILE))
-    ensemble = isinstance(config, EnsembleConfig)
-    paths = list(config.members) if isinstance(config, EnsembleConfig) else [config_path]
     runs = []
-    for path in paths:
-        out = runs_dir / read_config(path).name
+    for path in config.members if isinstance(config, EnsembleConfig) else (config_path,):
+        name = read_config(path).name
+        out = runs_dir / name
         runs.append(out)
         if is_finished(out):
             logger.info("%s is finished already: kept", out)
             continue
-        network = _network_for(model, out.name, member=ensemble)
+        network = networks.get(layer_name(name))
         if network is None:
-            raise ValueError(f"{model_path} holds no network for {out.name}: was it trained from {config_path}?")
+            raise ValueError(f"{model_path} holds no member named {name}: was it trained from {config_path}?")
         out.mkdir(parents=True, exist_ok=True)
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
         (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
-        finalise(out, data, out.name)
+        finalise(out, data, name)
     return runs
 
 
-def _network_for(model: keras.Model, name: str, *, member: bool) -> keras.Model | None:
-    """The network of the run ``name`` in a saved model: an ensemble's member of that name, or else
-    the model's only network (itself, or the one its TTA wrapper holds); None where there is none."""
-    if member:
-        return next((network for network in nested_networks(model) if network.name == layer_name(name)), None)
-    networks = [network for network in nested_networks(model)
-                if not any(isinstance(layer, keras.Model) for layer in network.layers)]
-    return networks[0] if len(networks) == 1 else None
+def _networks_by_run(model: keras.Model, config: RunConfig) -> dict[str, keras.Model]:
+    """The networks in a saved model by the layer name of the run each is: an ensemble's members
+    under their own names; a soup's or a single run's one network (taken out of its TTA wrapper)
+    under its config's, unless the model holds several."""
+    if isinstance(config, EnsembleConfig):
+        return {network.name: network for network in nested_networks(model)}
+    network = tta_network(model)
+    several = any(isinstance(layer, keras.Model) for layer in network.layers)
+    return {} if several else {layer_name(config.name): network}

@@ -4,7 +4,16 @@ import keras
 import numpy as np
 import pytest
 
-from fer.model import TTA_SHIFT, ArchConfig, AugmentConfig, build_augmenter, build_classifier, with_shift_tta, with_tta
+from fer.model import (
+    TTA_SHIFT,
+    ArchConfig,
+    AugmentConfig,
+    build_augmenter,
+    build_classifier,
+    tta_network,
+    with_shift_tta,
+    with_tta,
+)
 
 
 def test_flip_tta_averages_the_face_and_its_mirror(tiny_model: keras.Model, tmp_path) -> None:
@@ -42,6 +51,16 @@ def test_thorough_views_reach_the_network_inside_a_saved_flip_model(tiny_model: 
     assert inner.name == tiny_model.name
     # A bare network gets the same ten views.
     np.testing.assert_allclose(with_shift_tta(tiny_model).predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_tta_network_takes_the_network_out_of_either_saved_wrapper(tiny_model: keras.Model, tmp_path) -> None:
+    x = np.random.default_rng(4).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    for shifts in (False, True):
+        with_tta(tiny_model, shifts=shifts).save(tmp_path / "wrapped.keras")
+        network = tta_network(keras.models.load_model(tmp_path / "wrapped.keras"))
+        assert network.name == tiny_model.name
+        np.testing.assert_allclose(network.predict(x, verbose=0), tiny_model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert tta_network(tiny_model) is tiny_model  # a bare network is its own
 
 
 def test_augmenter_changes_images_in_training_only() -> None:

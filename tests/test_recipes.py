@@ -209,7 +209,7 @@ def test_unpack_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: ke
     (configs / "pair.yaml").write_text("name: pair\nmembers: [parent.yaml, one.yaml]\n")
     tiny_model.save(tmp_path / "model.keras")  # a network, not this ensemble
     pd.DataFrame({"epoch": [0], "member": ["parent"]}).to_csv(tmp_path / "history.csv", index=False)
-    with pytest.raises(ValueError, match="no network for parent"):
+    with pytest.raises(ValueError, match="no member named parent"):
         unpack(tmp_path / "model.keras", configs / "pair.yaml", synthetic_data(), tmp_path / "runs")
 
 
