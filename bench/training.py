@@ -1,4 +1,4 @@
-"""Training throughput on this CPU: is XLA worth turning on, and what does augmentation cost?
+"""Training throughput on this CPU: is XLA or bfloat16 worth turning on, and what does augmentation cost?
 
     python -m bench.training --config configs/vgg-wide-erase.yaml
 
@@ -19,7 +19,7 @@ import time
 import keras
 import numpy as np
 
-from fer.model import build_classifier, build_trainer
+from fer.model import build_classifier, build_trainer, precision
 from fer.training import TrainConfig
 
 
@@ -27,6 +27,11 @@ def compiled(model: keras.Model, jit: bool) -> keras.Model:
     model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True),
                   loss="categorical_crossentropy", jit_compile=jit)
     return model
+
+
+def bfloat16_classifier(config: TrainConfig) -> keras.Model:
+    with precision("mixed_bfloat16"):  # as fer.training.train builds it for `precision: mixed_bfloat16`
+        return build_classifier(config.arch)
 
 
 def images_per_second(model: keras.Model, images: np.ndarray, targets: np.ndarray, batch_size: int) -> float:
@@ -39,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/vgg-wide-erase.yaml")
     parser.add_argument("--batches", type=int, default=16, help="batches per measured epoch")
-    parser.add_argument("--rounds", type=int, default=3, help="a multiple of 3 puts each variant first equally often")
+    parser.add_argument("--rounds", type=int, default=4, help="a multiple of 4 puts each variant first equally often")
     args = parser.parse_args()
     config = TrainConfig.from_yaml(args.config)
     rng = np.random.default_rng(0)
@@ -51,6 +56,8 @@ def main() -> None:
         "classifier only, XLA": compiled(build_classifier(config.arch), jit=True),
         "as trained: augmentation + classifier, no XLA": compiled(
             build_trainer(build_classifier(config.arch), config.augment, config.seed), jit=False),
+        "as trained, mixed_bfloat16": compiled(
+            build_trainer(bfloat16_classifier(config), config.augment, config.seed), jit=False),
     }
     for model in variants.values():  # warm-up: tracing and oneDNN's kernel choice
         images_per_second(model, images, targets, config.batch_size)

@@ -8,6 +8,8 @@ is self-contained; augmentation wraps the classifier during training only and is
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import keras
@@ -69,7 +71,9 @@ def build_classifier(arch: ArchConfig) -> keras.Model:
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Dropout(arch.dropout)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    # float32 even in a mixed-precision run: bfloat16's 8-bit mantissa cannot hold probabilities
+    # near 0 and 1 finely enough for the loss's logarithm.
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="fer_resnet" if arch.residual else "fer_vgg")
 
 
@@ -89,6 +93,21 @@ def _residual_pair(x: keras.KerasTensor, filters: int, prefix: str) -> keras.Ker
     x = layers.ReLU(name=f"{prefix}_relu0")(_conv_bn(x, filters, prefix, 0))
     x = _conv_bn(x, filters, prefix, 1)
     return layers.ReLU(name=f"{prefix}_relu1")(layers.Add(name=f"{prefix}_add")([shortcut, x]))
+
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+@contextmanager
+def precision(policy: str) -> Iterator[None]:
+    """Layers made inside compute in ``policy`` (Keras reads the global dtype policy when a layer is
+    made); their weights stay float32 either way."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def build_augmenter(aug: AugmentConfig, seed: int) -> keras.Sequential:

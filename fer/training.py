@@ -34,7 +34,16 @@ from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.metrics import evaluate_model, predict_split, write_metrics
 from fer.mixup import MixupBatches
-from fer.model import ArchConfig, AugmentConfig, build_classifier, build_trainer, tta_views, with_tta
+from fer.model import (
+    PRECISIONS,
+    ArchConfig,
+    AugmentConfig,
+    build_classifier,
+    build_trainer,
+    precision,
+    tta_views,
+    with_tta,
+)
 from fer.schedules import check_choices, make_optimizer, schedule_callbacks
 from fer.storage import save_half_precision
 
@@ -75,11 +84,16 @@ class TrainConfig:
     # averaged probabilities on each training face make up `distill_weight` of its target.
     teachers: tuple[str, ...] = ()
     distill_weight: float = 0.5
+    # "mixed_bfloat16" computes in bfloat16, which CPUs with AVX512_BF16 or AMX run faster; the saved
+    # classifier is float32 either way (SaveBestClassifier).
+    precision: str = "float32"
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         check_choices(self)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -133,11 +147,17 @@ def lists_configs(path: str | Path, key: str) -> bool:
 
 
 class SaveBestClassifier(keras.callbacks.Callback):
-    """Save the classifier (not the augmenting trainer, not the optimizer) on a new best val accuracy."""
+    """Save the classifier (not the augmenting trainer, not the optimizer) on a new best val accuracy.
 
-    def __init__(self, classifier: keras.Model, path: Path, best_so_far: float) -> None:
+    ``saved_as`` is a float32 twin of a mixed-precision classifier: it takes the weights and is what
+    is saved, so that the file computes in float32 like every other model (the model contract).
+    """
+
+    def __init__(self, classifier: keras.Model, path: Path, best_so_far: float,
+                 saved_as: keras.Model | None = None) -> None:
         super().__init__()
         self.classifier = classifier
+        self.saved_as = saved_as or classifier
         self.path = path
         self.best = best_so_far
 
@@ -145,7 +165,9 @@ class SaveBestClassifier(keras.callbacks.Callback):
         val_accuracy = (logs or {}).get("val_accuracy", -1.0)
         if val_accuracy > self.best:
             self.best = val_accuracy
-            self.classifier.save(self.path)
+            if self.saved_as is not self.classifier:
+                self.saved_as.set_weights(self.classifier.get_weights())
+            self.saved_as.save(self.path)
             logger.info("epoch %d: PublicTest accuracy %.4f, saved %s", epoch + 1, val_accuracy, self.path)
 
 
@@ -171,10 +193,12 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     seed = config.seed + epochs_before + len(logged)
     keras.utils.set_random_seed(seed)
 
-    classifier = build_classifier(config.arch)
+    with precision(config.precision):  # the network only: augmentation interpolates in float32
+        classifier = build_classifier(config.arch)
     if init is not None:
         load_weights_from(classifier, Path(init))
     trainer = build_trainer(classifier, config.augment, seed)
+    float32 = classifier if config.precision == "float32" else build_classifier(config.arch)
     steps_per_epoch = int(np.ceil(len(data.train) / config.batch_size))
     trainer.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -183,7 +207,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     )
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
-        SaveBestClassifier(classifier, out / BEST_FILE, max((float(row["val_accuracy"]) for row in logged), default=-1.0)),
+        SaveBestClassifier(classifier, out / BEST_FILE,
+                           max((float(row["val_accuracy"]) for row in logged), default=-1.0), saved_as=float32),
         # Before the logger, which writes what they add to an epoch's logs.
         *schedule_callbacks(config, steps_per_epoch, [float(row["val_loss"]) for row in logged]),
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),

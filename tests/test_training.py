@@ -101,6 +101,33 @@ def test_a_resumed_run_draws_fresh_augmentations(tmp_path: Path, monkeypatch: py
     assert seeds == [TINY.seed, TINY.seed + 1]
 
 
+def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fitted_policies: set[str] = set()
+    build = training.build_trainer
+
+    def recording_build(classifier: keras.Model, aug: AugmentConfig, seed: int) -> keras.Model:
+        fitted_policies.update(layer.dtype_policy.name for layer in classifier.layers)
+        return build(classifier, aug, seed)
+
+    monkeypatch.setattr(training, "build_trainer", recording_build)
+    data = synthetic_data()
+    report = train(replace(TINY, epochs=3, precision="mixed_bfloat16"), data, tmp_path)
+    assert fitted_policies == {"mixed_bfloat16", "float32"}  # bfloat16 throughout but the probabilities
+    assert report["private_test"]["accuracy"] > 0.75
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
+    best = keras.models.load_model(tmp_path / "best.keras", compile=False)
+    assert {layer.dtype_policy.name for layer in best.layers} == {"float32"}
+    probabilities = best.predict(data.test.images[..., None].astype("float32"), verbose=0)
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_an_unknown_precision_is_refused() -> None:
+    with pytest.raises(ValueError, match="precision must be one of"):
+        replace(TINY, precision="float16")
+
+
 def test_dedupe_history_keeps_the_last_row_of_an_epoch(tmp_path: Path) -> None:
     path = tmp_path / "history.csv"
     path.write_text("epoch,accuracy\n0,0.1\n1,0.2\n1,0.25\n2,0.3\n")
