@@ -165,8 +165,7 @@ class SaveBestClassifier(keras.callbacks.Callback):
         val_accuracy = (logs or {}).get("val_accuracy", -1.0)
         if val_accuracy > self.best:
             self.best = val_accuracy
-            if self.saved_as is not self.classifier:
-                self.saved_as.set_weights(self.classifier.get_weights())
+            self.saved_as.set_weights(self.classifier.get_weights())  # a no-op for a float32 run
             self.saved_as.save(self.path)
             logger.info("epoch %d: PublicTest accuracy %.4f, saved %s", epoch + 1, val_accuracy, self.path)
 
@@ -198,7 +197,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     if init is not None:
         load_weights_from(classifier, Path(init))
     trainer = build_trainer(classifier, config.augment, seed)
-    float32 = classifier if config.precision == "float32" else build_classifier(config.arch)
+    saved_as = classifier if config.precision == "float32" else build_classifier(config.arch)  # float32
     steps_per_epoch = int(np.ceil(len(data.train) / config.batch_size))
     trainer.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
@@ -208,7 +207,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     callbacks = [
         keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
         SaveBestClassifier(classifier, out / BEST_FILE,
-                           max((float(row["val_accuracy"]) for row in logged), default=-1.0), saved_as=float32),
+                           max((float(row["val_accuracy"]) for row in logged), default=-1.0), saved_as=saved_as),
         # Before the logger, which writes what they add to an epoch's logs.
         *schedule_callbacks(config, steps_per_epoch, [float(row["val_loss"]) for row in logged]),
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
