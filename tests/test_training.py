@@ -13,6 +13,7 @@ from conftest import TINY_ARCH
 
 from fer import training
 from fer.datasets import FerData, Split
+from fer.imaging import to_model_input
 from fer.model import AugmentConfig, build_classifier
 from fer.training import (
     TTA_VIEWS,
@@ -118,7 +119,7 @@ def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
     assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
     best = keras.models.load_model(tmp_path / "best.keras", compile=False)
     assert {layer.dtype_policy.name for layer in best.layers} == {"float32"}
-    probabilities = best.predict(data.test.images[..., None].astype("float32"), verbose=0)
+    probabilities = best.predict(to_model_input(data.test.images), verbose=0)
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
