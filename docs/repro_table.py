@@ -24,7 +24,7 @@ def stage_rows(original: pd.DataFrame, runs: Path, every: int) -> list[str]:
     rows = []
     for stage, shipped in original.groupby("member", sort=False):
         history = runs / str(stage) / "history.csv"
-        if not history.is_file():
+        if not history.is_file() or history.stat().st_size == 0:  # not started, or no epoch logged yet
             continue
         repro = pd.read_csv(history)
         both = shipped.reset_index(drop=True).merge(repro, left_index=True, right_index=True, suffixes=("", "_repro"))
