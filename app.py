@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-import appkit  # before anything of fer: it orders the imports that must be ordered (see there)
+import appkit
 
 appkit.require_navigation()  # a fresh server's first request must not run in pages/ (v1) mode
 st.set_page_config(page_title="Facial expression recognition", page_icon=":material/mood:", layout="wide")

@@ -14,14 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-# Import order matters: importing aiortc's SRTP binding (pylibsrtp, via streamlit_webrtc) after
-# TensorFlow segfaults the process (TF 2.21 with pylibsrtp 1.0.0 and 0.12.0 alike). Loaded first,
-# it binds its own crypto symbols and both work. Every page imports this module before fer.
-import streamlit_webrtc  # noqa: F401
-
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector
-from fer.model import with_shift_tta
 from fer.pipeline import EmotionPipeline
 
 # With async processing, streamlit-webrtc hands the callback only the newest frame and drops the
@@ -38,8 +32,8 @@ DETECTOR_HELP = (
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
 def classifier(thorough: bool = False) -> EmotionClassifier:
-    if thorough:  # the network already loaded, given ten views: the file is read once per process
-        return EmotionClassifier(with_shift_tta(classifier().model))
+    if thorough:  # the model already loaded, given ten views: the file is read once per process
+        return classifier().with_thorough(True)
     return EmotionClassifier.load(DEFAULT_MODEL)
 
 
@@ -58,7 +52,7 @@ def detector_controls(key: str) -> tuple[str, float]:
 
 
 def thorough_control(key: str, default: bool) -> bool:
-    """Sidebar switch between the model's own two views per face and ten (``fer.model.with_shift_tta``)."""
+    """Sidebar switch between the model's own two views per face and ten (``fer.views``)."""
     return st.sidebar.toggle("Thorough: ten views per face", default, key=f"{key}-thorough", help=thorough_help())
 
 
@@ -73,6 +67,11 @@ def thorough_help() -> str:
             for key, split in (("public_test", "PublicTest"), ("private_test", "PrivateTest")))
         text += "."
     return text
+
+
+WHY_FERPLUS = ("FER+ first: FER2013 gives each face one annotator's label, and on the faces where ten FER+ "
+               "annotators agree, that label matches their majority only about two times in three, so the crowd's "
+               "majority is the fairer judge.")
 
 
 def read_report(name: str) -> dict[str, Any] | None:

@@ -26,12 +26,12 @@ import keras
 import numpy as np
 
 from bench.timing import median_ms
-from fer.classifier import EmotionClassifier
 from fer.datasets import FerData, load_fer
 from fer.imaging import to_model_input
 from fer.litert import LiteRTModel
-from fer.metrics import predict_in_batches
-from fer.model import with_shift_tta, with_tta
+from fer.training.evaluate import predict_in_batches
+from fer.training.export import litert_bytes
+from fer.training.model import with_shift_tta, with_tta
 
 Predict = Callable[[np.ndarray], np.ndarray]  # (N, 48, 48, 1) gray faces -> (N, 7) probabilities
 CALIBRATION_FACES = 300
@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.full_int8 and args.data is None:
         parser.error("--full-int8 needs --data")
-    runners: dict[str, Predict] = {spec: EmotionClassifier(load(spec), "litert-int8").predict for spec in args.models}
+    runners: dict[str, Predict] = {spec: LiteRTModel(litert_bytes(load(spec), int8_weights=True)) for spec in args.models}
     data = load_fer(args.data) if args.full_int8 else None
     if data is not None:
         faces = to_model_input(data.train.images[:CALIBRATION_FACES])

@@ -19,8 +19,8 @@ import time
 import keras
 import numpy as np
 
-from fer.model import build_classifier, build_trainer, precision
-from fer.training import TrainConfig
+from fer.training.model import build_classifier, build_trainer, precision
+from fer.training.trainer import TrainConfig
 
 
 def compiled(model: keras.Model, jit: bool) -> keras.Model:
@@ -30,7 +30,7 @@ def compiled(model: keras.Model, jit: bool) -> keras.Model:
 
 
 def bfloat16_classifier(config: TrainConfig) -> keras.Model:
-    with precision("mixed_bfloat16"):  # as fer.training.train builds it for `precision: mixed_bfloat16`
+    with precision("mixed_bfloat16"):  # as fer.training.trainer.train builds it for `precision: mixed_bfloat16`
         return build_classifier(config.arch)
 
 

@@ -2,8 +2,8 @@
 
 Each row averages the answers of finished runs (``runs/<name>/best.keras``), without test-time
 augmentation and with flip. Averaging is linear, so each run's probabilities are computed once and
-every row is a mean of them: the same numbers as the ensemble's own model (``fer.ensemble.average``
-under ``fer.model.with_tta``), in a fraction of the time. In a fresh clone, first recover the members
+every row is a mean of them: the same numbers as the ensemble's own model (``fer.training.ensemble.average``
+under ``fer.training.model.with_tta``), in a fraction of the time. In a fresh clone, first recover the members
 of ensemble-resnet-r3-erase, shipped before resnet-soup3: put its model and curves in a folder M
 (``git show 186e239:models/emotion_cnn.keras > M/emotion_cnn.keras``, the same for ``history.csv``),
 then ``python -m fer unpack --config configs/ensemble-resnet-r3-erase.yaml --model
@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fer.datasets import load_fer
-from fer.metrics import predict_split
-from fer.model import with_tta
+from fer.training.evaluate import predict_split
+from fer.training.model import with_tta
 
 SOUP = "vgg-wide-soup"  # the strongest member of every ensemble: the others' mistakes are counted against its
 LINEAGES = (SOUP, "vgg-wide-erase-r2", "vgg-small")  # ensemble-lineages, shipped before ensemble-resnet-r3-erase
@@ -93,7 +93,7 @@ TABLES = {
         ("vgg-wide-soup", "resnet-soup3"),
     ],
 }
-HALF_PRECISION_MIB = 2 / 2**20  # bytes per weight in a saved model.keras (fer.storage), in MiB
+HALF_PRECISION_MIB = 2 / 2**20  # bytes per weight in a saved model.keras (fer.training.storage), in MiB
 TEMPERATURES = np.linspace(0.5, 3.0, 51)
 
 

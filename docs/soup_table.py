@@ -2,7 +2,7 @@
 
 Each row averages the best weights of runs fine-tuned from one parent (``runs/<name>/best.keras``),
 once plainly and once with its BatchNorm statistics recomputed on the training faces (what
-``fer.soup.make_soup`` ships), and scores both without test-time augmentation and with flip. The
+``fer.training.soup.make_soup`` ships), and scores both without test-time augmentation and with flip. The
 first table's parent is vgg-wide-r2; the second's is the first table's shipped soup, and the third
 adds that soup's one-change children (no label smoothing, a plateau schedule, AdamW).
 
@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from fer.datasets import Split, load_fer
 from fer.imaging import to_model_input
-from fer.metrics import predict_split
-from fer.model import with_tta
-from fer.soup import average_weights, make_soup
+from fer.training.evaluate import predict_split
+from fer.training.model import with_tta
+from fer.training.soup import average_weights, make_soup
 
 GEN1 = ("vgg-wide-r3", "vgg-wide-r3-erase", "vgg-wide-r3-mixup", "vgg-wide-r4-erase")
 GEN2 = ("vgg-wide-soup-ft", "vgg-wide-soup-ft-erase", "vgg-wide-soup-ft-mixup")

@@ -1,4 +1,8 @@
-"""The command line: ``python -m fer {label,train,unpack,evaluate,baselines}``."""
+"""The command line: ``python -m fer {label,train,unpack,evaluate,export,baselines}``.
+
+``label`` serves: it runs the shipped LiteRT file and never imports TensorFlow. The other commands
+belong to the training half (``fer.training``), imported when they run.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import logging
 import sys
 from pathlib import Path
 
-from fer.classifier import DEFAULT_MODEL, RUNTIMES
+from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, RUNTIMES
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
 
 DEFAULT_OUT = Path("runs")
+VOTES_HELP = ("FER+ ten-annotator votes for the FER2013 CSV, row for row (default: the config's votes_file, "
+              "ferplus.csv.gz, beside --data, where it is there)")
 THOROUGH_HELP = ("average each face over ten views (the face, its four 2-pixel shifts, and the mirror image "
                  "of each) instead of the model's own two: about four times the time per face; for the shipped "
                  "model 0.6 points better on PublicTest, level on PrivateTest")
@@ -34,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--every", type=int, default=1, metavar="K", help="analyse every K-th video frame")
     label.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS)
     label.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE, help="detector confidence threshold")
-    label.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    label.add_argument("--model", type=Path, default=DEFAULT_MODEL,
+                       help="a served .tflite file (default: the shipped one) or a .keras model, exported on loading")
     label.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
     label.set_defaults(handler=_label)
 
@@ -46,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: built-in)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<config name>)")
     train.add_argument("--epochs", type=int, help="override the config's epoch count")
+    train.add_argument("--votes", type=Path, help=VOTES_HELP)
     train.add_argument("--init", type=Path, metavar="MODEL",
                        help="start from the weights of the first network in this model file with the config's architecture "
                             "(fine-tuning, e.g. on a corrections export)")
@@ -69,10 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--runtime", choices=RUNTIMES, default="keras",
                           help="score the probabilities this runtime serves (default: keras, the reference)")
     evaluate.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
+    evaluate.add_argument("--votes", type=Path, help=VOTES_HELP + "; scores against the FER+ majority labels too")
     evaluate.set_defaults(handler=_evaluate)
+
+    export = commands.add_parser("export", help="write the served LiteRT file (int8 weights) from a .keras model")
+    export.add_argument("--model", type=Path, default=CONTRACT_MODEL, help=f"the .keras model (default: {CONTRACT_MODEL.name})")
+    export.add_argument("--out", type=Path, help="the LiteRT file (default: the model's name with .tflite)")
+    export.set_defaults(handler=_export)
     baselines = commands.add_parser("baselines", help="fit the classical baselines (PCA/HOG + SVM, Random Forest)")
     baselines.add_argument("--data", required=True, type=Path)
     baselines.add_argument("--out", type=Path, default=Path("models/baselines.json"))
+    baselines.add_argument("--votes", type=Path, help=VOTES_HELP)
     baselines.set_defaults(handler=_baselines)
     return parser
 
@@ -80,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _baselines(args: argparse.Namespace) -> int:
     import json
 
-    from fer.baselines import run_baselines
+    from fer.training.baselines import run_baselines
     from fer.datasets import load_fer
 
     report = run_baselines(load_fer(args.data))
@@ -129,27 +144,38 @@ def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from fer.datasets import load_fer
-    from fer.recipes import read_config, train_config
-    from fer.training import TrainConfig, train
+    from fer.training.recipes import read_config, train_config
+    from fer.training.trainer import TrainConfig, train
 
     config = read_config(args.config) if args.config else TrainConfig()
     out = args.out or DEFAULT_OUT / config.name
-    if args.config and args.init is None:
-        if args.epochs and not isinstance(config, TrainConfig):
-            raise SystemExit("--epochs applies to single runs; set it in the configs this one names")
-        _print_summary(train_config(args.config, load_fer(args.data), out, epochs=args.epochs))
-        return 0
-    if not isinstance(config, TrainConfig) or config.init_from is not None or config.teachers:
+    if args.epochs and not isinstance(config, TrainConfig):
+        raise SystemExit("--epochs applies to single runs; set it in the configs this one names")
+    if args.init is not None and (not isinstance(config, TrainConfig) or config.init_from is not None or config.teachers):
         raise SystemExit(f"{args.config} names the runs it is made of, starts from or learns from; drop --init")
+    votes_name = config.votes_file if isinstance(config, TrainConfig) else None
+    data = load_fer(args.data, votes=_votes_path(args.data, args.votes, votes_name))
+    if args.config and args.init is None:
+        _print_summary(train_config(args.config, data, out, epochs=args.epochs))
+        return 0
     if args.epochs:
         config = replace(config, epochs=args.epochs)
-    _print_summary(train(config, load_fer(args.data), out, init=args.init))
+    _print_summary(train(config, data, out, init=args.init))
     return 0
+
+
+def _votes_path(data: Path, votes: Path | None, name: str | None = None) -> Path | None:
+    """The FER+ votes file to read with ``data``: the one given, else ``name`` (or the usual name)
+    beside a FER2013 CSV where it is there."""
+    from fer.datasets import default_votes
+    from fer.votes import DEFAULT_VOTES_NAME
+
+    return votes if votes is not None else default_votes(data, name or DEFAULT_VOTES_NAME)
 
 
 def _unpack(args: argparse.Namespace) -> int:
     from fer.datasets import load_fer
-    from fer.recipes import unpack
+    from fer.training.recipes import unpack
 
     for run in unpack(args.model, args.config, load_fer(args.data), args.runs):
         print(f"{run}: finished")
@@ -160,11 +186,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     import keras
 
     from fer.datasets import load_fer
-    from fer.metrics import evaluate_model, write_metrics
-    from fer.model import TEN_VIEWS, with_shift_tta
+    from fer.metrics import write_metrics
+    from fer.training.evaluate import evaluate_model
+    from fer.views import TEN_VIEWS
 
     model = keras.models.load_model(args.model, compile=False)
-    report = evaluate_model(with_shift_tta(model) if args.thorough else model, load_fer(args.data), args.runtime)
+    data = load_fer(args.data, votes=_votes_path(args.data, args.votes))
+    report = evaluate_model(model, data, args.runtime, thorough=args.thorough)
     if args.thorough:
         report["thorough"] = TEN_VIEWS
     write_metrics(report, args.out or args.model.with_name("metrics_thorough.json" if args.thorough else "metrics.json"))
@@ -172,7 +200,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from fer.training.export import export_served
+
+    out = args.out or args.model.with_suffix(".tflite")
+    record = export_served(args.model, out)
+    print(f"wrote {out} from {args.model} (sha256 {record['sha256'][:12]}…)")
+    return 0
+
+
 def _print_summary(report: dict) -> None:
     for key in ("public_test", "private_test"):
         m = report[key]
-        print(f"{key:13s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}", file=sys.stdout)
+        if "ferplus" in report:
+            plus, certain = report["ferplus"][key], report["certain"][key]
+            print(f"{key:13s} FER+ majority accuracy {plus['accuracy']:.4f}  macro-F1 {plus['macro_f1']:.4f}  "
+                  f"({plus['faces']} faces); certain faces' balanced accuracy {certain['balanced_accuracy']:.4f}")
+        print(f"{key:13s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f} (FER2013 labels)")

@@ -2,7 +2,8 @@
 
 Both loaders return a :class:`FerData` with the three splits the rules name: ``train``
 (FER2013 ``Training``), ``val`` (``PublicTest``, used for every choice) and ``test``
-(``PrivateTest``, reported only).
+(``PrivateTest``, reported only). Beside a CSV, FER+'s ten-annotator votes (``fer.votes``) may be
+read too: each split then carries them, row for row with its faces.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from fer.emotions import EMOTIONS, FACE_SIZE
 from fer.imaging import IMAGE_SUFFIXES
+from fer.votes import DEFAULT_VOTES_NAME, NO_LABEL, majority_labels, read_votes
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +32,38 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
-    """One split: ``images`` uint8 (N, 48, 48) gray levels, ``labels`` int64 (N,) class indices."""
+    """One split: ``images`` uint8 (N, 48, 48) gray levels, ``labels`` int64 (N,) class indices
+    (FER2013's single annotator's, or a folder's), and, where read, ``votes`` int64 (N, 10): FER+'s
+    ten annotators' counts in ``fer.votes.OUR_ORDER``."""
 
     images: np.ndarray
     labels: np.ndarray
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=len(EMOTIONS))
+
+    def subset(self, mask: np.ndarray) -> Split:
+        return Split(self.images[mask], self.labels[mask], None if self.votes is None else self.votes[mask])
+
+    def majority(self) -> np.ndarray:
+        """The FER+ majority label of each face, ``NO_LABEL`` where the crowd gives none."""
+        if self.votes is None:
+            raise DatasetError("this split has no FER+ votes: read the FER2013 CSV with its votes file")
+        return majority_labels(self.votes)
+
+    def by_majority(self) -> Split:
+        """The faces with a FER+ majority label in our seven classes, labelled by it."""
+        majority = self.majority()
+        kept = self.subset(majority != NO_LABEL)
+        return Split(kept.images, majority[majority != NO_LABEL], kept.votes)
+
+    def certain(self) -> Split:
+        """The faces whose FER2013 label is also the FER+ majority's: clear expressions."""
+        return self.subset(self.labels == self.majority())
 
 
 @dataclass(frozen=True)
@@ -48,9 +72,14 @@ class FerData:
     val: Split
     test: Split
 
+    @property
+    def has_votes(self) -> bool:
+        return self.train.votes is not None
 
-def load_fer(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FerData:
-    """Load FER2013 from a ``.csv``/``.csv.gz`` file or from an image-folder root.
+
+def load_fer(path: str | Path, val_fraction: float = 0.1, seed: int = 0, votes: str | Path | None = None) -> FerData:
+    """Load FER2013 from a ``.csv``/``.csv.gz`` file or from an image-folder root, with the FER+
+    votes file ``votes`` beside a CSV where given.
 
     ``val_fraction`` and ``seed`` apply only to a folder layout without a validation folder,
     where a stratified part of ``train/`` becomes the validation split.
@@ -59,14 +88,24 @@ def load_fer(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> FerD
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
     if path.is_dir():
+        if votes is not None:
+            raise DatasetError(f"{path}: FER+ votes go with the FER2013 CSV they match row for row, not a folder")
         return load_folder(path, val_fraction=val_fraction, seed=seed)
     if path.name.endswith((".csv", ".csv.gz")):
-        return load_csv(path)
+        return load_csv(path, votes)
     raise DatasetError(f"{path}: expected a FER2013 .csv/.csv.gz file or a folder with train/ and test/")
 
 
-def load_csv(path: str | Path) -> FerData:
-    """Read the Kaggle layout: columns ``emotion``, ``pixels`` (2304 gray levels), ``Usage``."""
+def default_votes(data_path: str | Path, name: str = DEFAULT_VOTES_NAME) -> Path | None:
+    """FER+'s votes file ``name`` beside the FER2013 CSV ``data_path``, if it is there (a folder
+    layout has none)."""
+    candidate = Path(data_path).parent / name
+    return candidate if Path(data_path).is_file() and candidate.is_file() else None
+
+
+def load_csv(path: str | Path, votes: str | Path | None = None) -> FerData:
+    """Read the Kaggle layout: columns ``emotion``, ``pixels`` (2304 gray levels), ``Usage``; and
+    the FER+ votes file ``votes``, checked row for row against it."""
     path = Path(path)
     frame = pd.read_csv(path)
     missing = [c for c in CSV_COLUMNS if c not in frame.columns]
@@ -78,7 +117,12 @@ def load_csv(path: str | Path) -> FerData:
     unknown = set(frame["Usage"]) - set(CSV_SPLITS.values())
     if unknown:
         raise DatasetError(f"{path}: unknown Usage value(s) {sorted(unknown)}")
-    splits = {name: _csv_split(frame[frame["Usage"] == usage], path) for name, usage in CSV_SPLITS.items()}
+    all_votes = None if votes is None else read_votes(votes, frame["Usage"])
+    splits = {}
+    for name, usage in CSV_SPLITS.items():
+        rows = (frame["Usage"] == usage).to_numpy()
+        split = _csv_split(frame[rows], path)
+        splits[name] = split if all_votes is None else Split(split.images, split.labels, all_votes[rows])
     return FerData(**splits)
 
 

@@ -1,26 +1,18 @@
-"""The classifier compiled for serving: the Keras model exported to LiteRT and run by its XNNPACK
-CPU kernels.
+"""The classifier as served: the shipped LiteRT file run by its XNNPACK CPU kernels.
 
 ``predict_on_batch`` pays Keras's per-call dispatch on every frame; for the one to ten faces of a
-live frame that overhead is as large as the network itself. The exported flatbuffer has one fixed
-graph and no Python in the loop (``python -m bench.run`` measures both). The export happens in
-memory at load time, from the very ``.keras`` file that is shipped, so there is no second model
-file to keep in step with the first.
-
-With ``int8_weights`` the export stores each weight tensor as int8 with a scale (the converter's
-dynamic-range quantization); XNNPACK then quantizes each layer's activations on the fly and runs
-integer kernels. That is about three times faster here, and its probabilities stay within a few
-hundredths of the float model's (``docs/benchmarks.md`` has both measurements).
+live frame that overhead is as large as the network itself. The LiteRT flatbuffer has one fixed
+graph and no Python in the loop, and the runtime is a few MB where TensorFlow is hundreds: serving
+never imports TensorFlow. The file is made from the ``.keras`` model contract by
+``python -m fer export`` (``fer.training.export``), int8 weights and the mirror-image average inside.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from pathlib import Path
 
-import keras
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -36,26 +28,19 @@ class LiteRTModel:
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_content=content, num_threads=num_threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        input_details, output_details = self._interpreter.get_input_details()[0], self._interpreter.get_output_details()[0]
+        self._input, self._output = input_details["index"], output_details["index"]
+        # Per-sample shapes (the batch size follows each call).
+        self.input_shape = tuple(int(n) for n in input_details["shape"][1:])
+        self.output_shape = tuple(int(n) for n in output_details["shape"][1:])
         self._batch_shape: tuple[int, ...] = ()
         self._lock = threading.Lock()
 
     @classmethod
-    def from_keras(cls, model: keras.Model, num_threads: int = 2, int8_weights: bool = False) -> LiteRTModel:
-        """Export ``model`` (needs the TensorFlow backend, as the app runs) and load the result."""
-        converter_options = {}
-        if int8_weights:
-            import tensorflow as tf
-
-            converter_options["optimizations"] = [tf.lite.Optimize.DEFAULT]
-        with tempfile.TemporaryDirectory(prefix="fer-litert-") as tmp:
-            path = Path(tmp) / "model.tflite"
-            model.export(str(path), format="litert", verbose=False, **converter_options)
-            content = path.read_bytes()
-        weights = "int8" if int8_weights else "float32"
-        logger.info("exported %s to LiteRT with %s weights (%d kB)", model.name, weights, len(content) // 1024)
-        return cls(content, num_threads)
+    def from_file(cls, path: str | Path, num_threads: int = 2) -> LiteRTModel:
+        path = Path(path)
+        logger.info("loading %s (%d kB)", path, path.stat().st_size // 1024)
+        return cls(path.read_bytes(), num_threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:

@@ -1,4 +1,7 @@
-"""Classification metrics with scikit-learn, in the JSON shape written next to every model."""
+"""Classification metrics with scikit-learn, in the JSON shape written next to every model.
+
+No model runs here (``fer.training.evaluate`` makes the predictions): the app reads these too.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from fer.classifier import EmotionClassifier, Runtime
-from fer.datasets import FerData, Split
 from fer.emotions import EMOTIONS
-from fer.imaging import to_model_input
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,11 @@ class SplitMetrics:
     macro_f1: float
     per_class: dict[str, ClassScores]
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted, in EMOTIONS order
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """The mean of the per-class recalls, over the classes present."""
+        return float(np.mean([scores.recall for scores in self.per_class.values() if scores.support]))
 
     @classmethod
     def from_dict(cls, raw: dict) -> SplitMetrics:
@@ -53,41 +57,6 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> SplitMetrics:
         per_class=per_class,
         confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     )
-
-
-def predict_split(model: keras.Model, split: Split, batch_size: int = 512) -> np.ndarray:
-    """Class probabilities for a split's images, fed in the model contract's dtype and shape."""
-    return model.predict(to_model_input(split.images), batch_size=batch_size, verbose=0)
-
-
-def served_predictor(model: keras.Model, runtime: Runtime, batch_size: int = 512) -> Callable[[Split], np.ndarray]:
-    """``predict_split`` as a serving runtime computes it (``fer.classifier``), exported once."""
-    if runtime == "keras":
-        return lambda split: predict_split(model, split, batch_size)
-    classifier = EmotionClassifier(model, runtime)
-    return lambda split: predict_in_batches(classifier.predict, split, batch_size)
-
-
-def predict_in_batches(predict: Callable[[np.ndarray], np.ndarray], split: Split, batch_size: int = 512) -> np.ndarray:
-    """A split's probabilities from any batch predictor (a serving runtime, an exported graph)."""
-    x = to_model_input(split.images)
-    return np.concatenate([predict(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-
-
-def evaluate_model(model: keras.Model, data: FerData, runtime: Runtime = "keras") -> dict:
-    """Metrics on PublicTest (validation) and PrivateTest (test), plus the class counts.
-
-    ``runtime`` scores the probabilities that runtime serves; Keras's are the reference.
-    """
-    predict = served_predictor(model, runtime)
-    report: dict = {"emotions": list(EMOTIONS), "runtime": runtime}
-    for key, split in (("public_test", data.val), ("private_test", data.test)):
-        report[key] = asdict(score(split.labels, predict(split).argmax(axis=1)))
-    report["class_counts"] = {
-        name: {key: int(getattr(data, key).class_counts()[i]) for key in ("train", "val", "test")}
-        for i, name in enumerate(EMOTIONS)
-    }
-    return report
 
 
 def write_metrics(report: dict, path: str | Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer.classifier import DEFAULT_MODEL, DEFAULT_RUNTIME, EmotionClassifier, Runtime
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, FaceDetector, make_detector
 from fer.imaging import crop_face, to_gray, to_model_input
 from fer.types import FaceBox, FacePrediction
@@ -38,10 +38,9 @@ def load_pipeline(
     model: str | Path = DEFAULT_MODEL,
     min_score: float = DEFAULT_MIN_SCORE,
     align: bool = True,
-    runtime: Runtime = DEFAULT_RUNTIME,
     thorough: bool = False,
 ) -> EmotionPipeline:
     """The shipped model behind the named detector; call once and reuse. ``thorough``: see
-    ``EmotionClassifier.load``."""
-    classifier = EmotionClassifier.load(model, runtime, thorough)
+    ``EmotionClassifier``."""
+    classifier = EmotionClassifier.load(model, thorough)
     return EmotionPipeline(make_detector(detector, min_score), classifier, align)

@@ -14,12 +14,20 @@ if metrics is None:
     st.stop()
 
 test = metrics["private_test"]
-st.markdown(
-    f"Model `{appkit.model_path_label()}`: **{test['accuracy']:.1%}** accuracy and macro-F1 "
-    f"**{test['macro_f1']:.3f}** on FER2013's PrivateTest ({sum(map(sum, test['confusion_matrix'])):,} faces). "
-    "Trained on *Training* only; every choice (epochs, test-time augmentation, a soup's ingredients, an ensemble's members) was made "
-    "on *PublicTest*."
-)
+plus = metrics.get("ferplus", {}).get("private_test")
+headline = (f"Model `{appkit.model_path_label()}`: **{test['accuracy']:.1%}** accuracy and macro-F1 "
+            f"**{test['macro_f1']:.3f}** on FER2013's PrivateTest labels ({sum(map(sum, test['confusion_matrix'])):,} faces). ")
+if plus is not None:
+    certain = metrics["certain"]["private_test"]
+    headline = (f"Model `{appkit.model_path_label()}`: **{plus['accuracy']:.1%}** accuracy (macro-F1 {plus['macro_f1']:.3f}) "
+                f"against the FER+ majority of ten annotators on PrivateTest ({plus['faces']:,} faces with a majority, "
+                f"{plus['left_out']:,} without); **{certain['balanced_accuracy']:.1%}** balanced accuracy on the "
+                f"{certain['faces']:,} clear faces where both label sets agree; {test['accuracy']:.1%} against FER2013's "
+                "single-annotator labels. ")
+st.markdown(headline + "Trained on *Training* only; every choice (epochs, test-time augmentation, decision rule) was made "
+            "on *PublicTest*.")
+if plus is not None:
+    st.caption(appkit.WHY_FERPLUS)
 thorough = appkit.read_report("metrics_thorough.json")
 if thorough is not None:
     st.caption(
@@ -34,24 +42,41 @@ if history is not None:
     st.plotly_chart(charts.training_curves(history), width="stretch")
     st.caption("Training loss includes label smoothing and augmentation, so it sits above the validation loss.")
 
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"]), width="stretch")
-with right:
-    st.plotly_chart(charts.per_class_scores(test["per_class"]), width="stretch")
-    table = pd.DataFrame(test["per_class"]).T[["precision", "recall", "f1", "support"]]
-    st.dataframe(table.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}"}), width="stretch")
+
+def scores_section(scores: dict, key: str) -> None:
+    """The confusion matrix and per-class scores of one label set on PrivateTest."""
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.confusion_heatmap(scores["confusion_matrix"]), width="stretch", key=f"{key}-confusion")
+    with right:
+        st.plotly_chart(charts.per_class_scores(scores["per_class"]), width="stretch", key=f"{key}-per-class")
+        table = pd.DataFrame(scores["per_class"]).T[["precision", "recall", "f1", "support"]]
+        st.dataframe(table.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}"}), width="stretch")
+
+
+label_sets = {"FER2013 labels (one annotator)": (test, "fer2013")}
+if plus is not None:
+    label_sets = {"FER+ majority (ten annotators)": (plus, "ferplus"),
+                  "Clear faces (both agree)": (metrics["certain"]["private_test"], "certain"), **label_sets}
+for tab, (scores, key) in zip(st.tabs(list(label_sets)), label_sets.values(), strict=True):
+    with tab:
+        scores_section(scores, key)
 
 st.plotly_chart(charts.class_distribution(metrics["class_counts"]), width="stretch")
 
 baselines = appkit.read_report("baselines.json")
 if baselines:
     st.subheader("Classical baselines (same split)")
-    table = pd.DataFrame(baselines).T[["private_test_accuracy", "private_test_macro_f1", "public_test_accuracy", "fit_seconds", "description"]]
+    table = pd.DataFrame(baselines).T
+    columns = [c for c in ("ferplus_private_test_accuracy", "private_test_accuracy", "private_test_macro_f1",
+                           "public_test_accuracy", "fit_seconds", "description") if c in table]
     cnn = {"private_test_accuracy": test["accuracy"], "private_test_macro_f1": test["macro_f1"],
            "public_test_accuracy": metrics["public_test"]["accuracy"], "fit_seconds": None, "description": "the shipped model"}
-    table.loc["CNN (ours)"] = cnn
-    st.dataframe(table, width="stretch", column_config={
+    if plus is not None:
+        cnn["ferplus_private_test_accuracy"] = plus["accuracy"]
+    table.loc["CNN (ours)"] = pd.Series(cnn)
+    st.dataframe(table[columns], width="stretch", column_config={
+        "ferplus_private_test_accuracy": st.column_config.NumberColumn("PrivateTest, FER+ majority", format="%.3f"),
         "private_test_accuracy": st.column_config.NumberColumn("PrivateTest accuracy", format="%.3f"),
         "private_test_macro_f1": st.column_config.NumberColumn("PrivateTest macro-F1", format="%.3f"),
         "public_test_accuracy": st.column_config.NumberColumn("PublicTest accuracy", format="%.3f"),

@@ -48,10 +48,18 @@ def free_port() -> int:
 @contextmanager
 def streamlit_server(timeout_s: float = 120) -> Iterator[str]:
     """`streamlit run app.py` on a free loopback port; yields its URL once it answers."""
+    with streamlit_process(timeout_s) as (url, _):
+        yield url
+
+
+@contextmanager
+def streamlit_process(timeout_s: float = 120) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` with the production settings of .streamlit/config.toml, on a free
+    loopback port; yields its URL, once it answers, and its process."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
-         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -66,7 +74,7 @@ def streamlit_server(timeout_s: float = 120) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("streamlit did not start") from None
                 time.sleep(0.5)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -9,15 +9,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# Before TensorFlow, as in appkit.py: pylibsrtp imported after TensorFlow segfaults.
+# Before TensorFlow: pylibsrtp (aiortc's, via streamlit_webrtc) imported after TensorFlow 2.21
+# segfaults. The app never imports TensorFlow; the tests, which train and export, do.
 import streamlit_webrtc  # noqa: F401
 
 import keras
 import numpy as np
 import pytest
 
-from fer.classifier import DEFAULT_MODEL, EmotionClassifier
-from fer.model import ArchConfig, build_classifier
+from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, EmotionClassifier
+from fer.training.model import ArchConfig, build_classifier
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MEDIA = SHARED / "media"
@@ -47,7 +48,14 @@ def tiny_model() -> keras.Model:
 
 @pytest.fixture(scope="session")
 def shipped_classifier() -> EmotionClassifier:
+    """The served LiteRT file, as the app and the CLI load it."""
     return EmotionClassifier.load(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def shipped_keras() -> keras.Model:
+    """The model contract the served file is made from."""
+    return keras.models.load_model(CONTRACT_MODEL, compile=False)
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -4,11 +4,13 @@ import keras
 import numpy as np
 import pytest
 
-from fer.classifier import DEFAULT_MODEL, DEFAULT_RUNTIME, EmotionClassifier
+from fer.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer.litert import LiteRTModel
+from fer.training.export import litert_bytes
 
 
 def test_predict_returns_probabilities(tiny_model: keras.Model) -> None:
-    classifier = EmotionClassifier(tiny_model)
+    classifier = EmotionClassifier(tiny_model.predict_on_batch)
     batch = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 1)).astype(np.float32)
     p = classifier.predict(batch)
     assert p.shape == (5, 7) and p.dtype == np.float32
@@ -16,10 +18,24 @@ def test_predict_returns_probabilities(tiny_model: keras.Model) -> None:
     assert classifier.predict(batch[:0]).shape == (0, 7)
 
 
-def test_a_model_breaking_the_contract_is_refused() -> None:
+def test_a_model_breaking_the_contract_is_refused(tmp_path) -> None:
     wrong = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Flatten(), keras.layers.Dense(7)])
     with pytest.raises(ValueError, match="contract"):
-        EmotionClassifier(wrong)
+        litert_bytes(wrong)
+    # ... and a LiteRT file made from such a model some other way is refused when it is loaded.
+    bypassed = tmp_path / "wrong.tflite"
+    bypassed.write_bytes(_export_unchecked(wrong))
+    with pytest.raises(ValueError, match="contract"):
+        EmotionClassifier.load(bypassed)
+
+
+def _export_unchecked(model: keras.Model) -> bytes:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(str(Path(tmp) / "m.tflite"), format="litert", verbose=False)
+        return (Path(tmp) / "m.tflite").read_bytes()
 
 
 def test_missing_model_file_says_how_to_get_one(tmp_path) -> None:
@@ -28,8 +44,10 @@ def test_missing_model_file_says_how_to_get_one(tmp_path) -> None:
 
 
 def test_shipped_model_is_self_contained_and_honours_the_contract() -> None:
+    from fer.classifier import CONTRACT_MODEL
+
     # Plain Keras, no project code: what anyone evaluating the file would do.
-    model = keras.models.load_model(DEFAULT_MODEL)
+    model = keras.models.load_model(CONTRACT_MODEL)
     assert tuple(model.input_shape) == (None, 48, 48, 1) and tuple(model.output_shape) == (None, 7)
     assert getattr(model, "optimizer", None) is None  # shipped without optimizer state
     gray = np.random.default_rng(1).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
@@ -40,7 +58,8 @@ def test_shipped_model_is_self_contained_and_honours_the_contract() -> None:
 
 
 def test_litert_runtime_gives_the_keras_probabilities_for_any_batch_size(tiny_model: keras.Model) -> None:
-    keras_run, litert_run = EmotionClassifier(tiny_model, "keras"), EmotionClassifier(tiny_model, "litert")
+    litert_run = EmotionClassifier(LiteRTModel(litert_bytes(tiny_model, int8_weights=False)))
+    keras_run = EmotionClassifier(tiny_model.predict_on_batch)
     rng = np.random.default_rng(2)
     for n in (1, 3, 1, 8):  # the batch size changes between calls, as faces come and go
         batch = rng.uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
@@ -59,21 +78,20 @@ def shipped_crops(media) -> np.ndarray:
     return to_model_input(crops)
 
 
-def test_shipped_model_under_litert_agrees_with_keras_on_real_faces(shipped_classifier: EmotionClassifier, media) -> None:
+def test_shipped_model_under_litert_agrees_with_keras_on_real_faces(shipped_keras: keras.Model, media) -> None:
     crops = shipped_crops(media)
-    litert_run = EmotionClassifier(shipped_classifier.model, "litert")
-    keras_run = EmotionClassifier(shipped_classifier.model, "keras")
-    np.testing.assert_allclose(litert_run.predict(crops), keras_run.predict(crops), atol=1e-4)
+    litert_run = EmotionClassifier(LiteRTModel(litert_bytes(shipped_keras, int8_weights=False)))
+    np.testing.assert_allclose(litert_run.predict(crops), shipped_keras.predict_on_batch(crops), atol=1e-4)
 
 
 def test_shipped_model_with_int8_weights_stays_close_to_keras_on_real_faces(
-    shipped_classifier: EmotionClassifier, media
+    shipped_classifier: EmotionClassifier, shipped_keras: keras.Model, media
 ) -> None:
     crops = shipped_crops(media)
     assert len(crops) == 4
-    assert shipped_classifier.runtime == DEFAULT_RUNTIME == "litert-int8"
+    assert DEFAULT_MODEL.suffix == ".tflite"  # what the app and the CLI serve
     served = shipped_classifier.predict(crops)
-    reference = EmotionClassifier(shipped_classifier.model, "keras").predict(crops)
+    reference = np.asarray(shipped_keras.predict_on_batch(crops))
     np.testing.assert_array_equal(served.argmax(axis=1), reference.argmax(axis=1))
     np.testing.assert_allclose(served, reference, atol=0.03)
     assert not np.allclose(served, reference, atol=1e-5)  # the weights really are quantized
@@ -82,10 +100,10 @@ def test_shipped_model_with_int8_weights_stays_close_to_keras_on_real_faces(
 def test_litert_runtime_is_safe_to_share_between_threads(tiny_model: keras.Model) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    classifier = EmotionClassifier(tiny_model, "litert")
+    classifier = EmotionClassifier(LiteRTModel(litert_bytes(tiny_model, int8_weights=False)))
     rng = np.random.default_rng(3)
     batches = [rng.uniform(0, 255, (1 + i % 4, 48, 48, 1)).astype(np.float32) for i in range(48)]
-    expected = [EmotionClassifier(tiny_model, "keras").predict(b) for b in batches]
+    expected = [tiny_model.predict_on_batch(b) for b in batches]
     with ThreadPoolExecutor(6) as pool:
         got = list(pool.map(classifier.predict, batches))
     for g, e in zip(got, expected, strict=True):
@@ -93,20 +111,32 @@ def test_litert_runtime_is_safe_to_share_between_threads(tiny_model: keras.Model
 
 
 def test_unknown_runtime_is_refused(tiny_model: keras.Model) -> None:
+    from fer.training.evaluate import served_predictor
+
     with pytest.raises(ValueError, match="runtime"):
-        EmotionClassifier(tiny_model, "onnx")  # type: ignore[arg-type]
+        served_predictor(tiny_model, "onnx")  # type: ignore[arg-type]
 
 
 def test_thorough_shipped_model_serves_its_ten_view_probabilities_on_real_faces(
-    shipped_classifier: EmotionClassifier, media
+    shipped_classifier: EmotionClassifier, shipped_keras: keras.Model, media
 ) -> None:
-    from fer.model import with_shift_tta
+    from fer.training.model import with_shift_tta
 
     crops = shipped_crops(media)
     thorough = EmotionClassifier.load(thorough=True)
     served = thorough.predict(crops)
-    reference = EmotionClassifier(with_shift_tta(shipped_classifier.model), "keras").predict(crops)
+    reference = np.asarray(with_shift_tta(shipped_keras).predict_on_batch(crops))
     np.testing.assert_array_equal(served.argmax(axis=1), reference.argmax(axis=1))
     np.testing.assert_allclose(served, reference, atol=0.03)
     # The shifted views change the answer: the thorough model is not the saved one under another name.
     assert np.abs(served - shipped_classifier.predict(crops)).max() > 0.02
+
+
+def test_served_ten_views_are_keras_ten_views(tiny_model: keras.Model) -> None:
+    # Serving builds the shifts in NumPy around the model's own flip average; training builds all
+    # ten views in Keras. Float weights: the same probabilities.
+    from fer.training.model import with_shift_tta, with_tta
+
+    served = EmotionClassifier(LiteRTModel(litert_bytes(with_tta(tiny_model), int8_weights=False)), thorough=True)
+    batch = np.random.default_rng(4).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(served.predict(batch), with_shift_tta(tiny_model).predict_on_batch(batch), atol=1e-5)

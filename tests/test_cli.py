@@ -82,3 +82,26 @@ def test_evaluate_recomputes_metrics(tmp_path: Path, tiny_model, capsys) -> None
 def test_label_with_no_media_files_exits_with_a_message(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no image or video files"):
         main(["label", str(tmp_path)])
+
+
+def test_evaluate_scores_both_label_sets_where_the_votes_are_given(tmp_path: Path, tiny_model, capsys) -> None:
+    from test_datasets import synthetic_rows, write_csv
+    from test_votes import vote_row, write_votes
+
+    model_path = tmp_path / "model.keras"
+    tiny_model.save(model_path)
+    rows = synthetic_rows(4)
+    csv = write_csv(tmp_path / "fer.csv", rows)
+    # Per split, labels angry, disgust, fear, happy: the crowd says not-a-face, neutral, neutral, happy.
+    crowd = [{"NF": 10}, {"neutral": 10}, {"neutral": 10}, {"happiness": 10}]
+    votes = write_votes(tmp_path / "votes.csv", [vote_row(usage, **crowd[i % 4]) for i, (_, _, usage) in enumerate(rows)])
+    assert main(["evaluate", "--model", str(model_path), "--data", str(csv), "--votes", str(votes)]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for split in ("public_test", "private_test"):
+        assert metrics["ferplus"][split]["faces"] == 3 and metrics["ferplus"][split]["left_out"] == 1
+        assert sum(map(sum, metrics["ferplus"][split]["confusion_matrix"])) == 3
+        assert sum(map(sum, metrics[split]["confusion_matrix"])) == 4  # FER2013's labels: every face
+        # Certain: where FER2013's label is the crowd's, the happy face only.
+        assert metrics["certain"][split]["faces"] == 1
+        assert metrics["certain"][split]["balanced_accuracy"] in (0.0, 1.0)
+    assert "FER+ majority accuracy" in capsys.readouterr().out

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from conftest import TINY_ARCH
 
-from fer.distill import distilled_targets, teacher_probabilities
+from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.emotions import NUM_CLASSES
-from fer.model import build_classifier
+from fer.training.model import build_classifier
 
 
 def faces(n: int) -> np.ndarray:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import TINY_ARCH
 
-from fer.ensemble import EnsembleConfig, average, is_ensemble_config
-from fer.model import build_classifier
+from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config
+from fer.training.model import build_classifier
 
 
 def test_average_is_the_mean_of_the_members_and_survives_a_save(tiny_model: keras.Model, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def test_expand_inputs_lists_media_files_of_folders(labeller_inputs: Path) -> No
 
 
 def test_bad_files_get_error_rows_and_the_rest_is_labelled(labeller_inputs: Path, tiny_model, tmp_path: Path) -> None:
-    labeller = BulkLabeller(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)), annotated_dir=tmp_path)
+    labeller = BulkLabeller(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)), annotated_dir=tmp_path)
     rows = list(labeller.label(expand_inputs([labeller_inputs])))
     by_file: dict[str, list[LabelRow]] = {}
     for row in rows:

@@ -30,7 +30,7 @@ def frames(media: Path) -> list[np.ndarray]:
 
 def test_live_session_annotates_real_frames_and_reports(frames: list[np.ndarray], tiny_model) -> None:
     clock = FakeClock()
-    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)), smoothing=0.5, clock=clock)
+    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)), smoothing=0.5, clock=clock)
     for i, rgb in enumerate(frames):
         clock.now = i * 0.1  # a 10 fps stream
         out = session.process(rgb)
@@ -49,7 +49,7 @@ def test_live_session_annotates_real_frames_and_reports(frames: list[np.ndarray]
 
 
 def test_detecting_every_third_frame_still_labels_every_frame(frames: list[np.ndarray], tiny_model) -> None:
-    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)))
+    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)))
     session.set_detect_every(3)
     for rgb in frames[:12]:
         assert not np.array_equal(session.process(rgb), rgb)  # boxed on detected and held frames alike
@@ -59,7 +59,7 @@ def test_detecting_every_third_frame_still_labels_every_frame(frames: list[np.nd
 
 def test_timeline_keeps_only_the_last_minute(frames: list[np.ndarray], tiny_model) -> None:
     clock = FakeClock()
-    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)), clock=clock)
+    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)), clock=clock)
     for t in (0.0, 30.0, 61.0, 62.0):
         clock.now = t
         session.process(frames[0])
@@ -68,14 +68,14 @@ def test_timeline_keeps_only_the_last_minute(frames: list[np.ndarray], tiny_mode
 
 
 def test_confidence_threshold_hides_unsure_faces(frames: list[np.ndarray], tiny_model) -> None:
-    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)))
+    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)))
     session.min_confidence = 1.01  # nothing is that sure
     assert np.array_equal(session.process(frames[0]), frames[0])
     assert session.snapshot().faces_now == 0
 
 
 def test_snapshots_are_safe_while_frames_are_processed(frames: list[np.ndarray], tiny_model) -> None:
-    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model)))
+    session = LiveSession(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)))
     errors: list[BaseException] = []
 
     def stream() -> None:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from test_training import TINY, synthetic_data
 
-from fer import training
-from fer.mixup import MixupBatches
-from fer.model import AugmentConfig
-from fer.training import train
+from fer.training import trainer as training
+from fer.training.mixup import MixupBatches
+from fer.training.model import AugmentConfig
+from fer.training.trainer import train
 
 
 def black_and_white_faces(n: int = 50) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer.model import (
+from fer.training.model import (
     TTA_SHIFT,
     ArchConfig,
     AugmentConfig,

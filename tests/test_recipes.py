@@ -12,10 +12,10 @@ import pytest
 import yaml
 from test_training import TINY, synthetic_data
 
-import fer.recipes
-from fer.ensemble import EnsembleConfig
-from fer.model import with_tta
-from fer.recipes import (
+import fer.training.recipes
+from fer.training.ensemble import EnsembleConfig
+from fer.training.model import with_tta
+from fer.training.recipes import (
     lineage,
     read_config,
     train_config,
@@ -24,8 +24,8 @@ from fer.recipes import (
     train_soup,
     unpack,
 )
-from fer.soup import SoupConfig
-from fer.training import TrainConfig, trained_epochs
+from fer.training.soup import SoupConfig
+from fer.training.trainer import TrainConfig, trained_epochs
 
 
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_unpack_recovers_the_members_of_a_saved_ensemble_as_finished_runs(
     assert lineage(configs / "soup.yaml") == {"soup", "one", "two", "parent"}
     # A new ensemble over the recovered members finds them finished and trains nothing.
     (configs / "again.yaml").write_text("name: again\nmembers: [child.yaml, soup.yaml]\n")
-    monkeypatch.setattr(fer.recipes, "train", lambda *args, **kwargs: pytest.fail("a member was trained again"))
+    monkeypatch.setattr(fer.training.recipes, "train", lambda *args, **kwargs: pytest.fail("a member was trained again"))
     train_ensemble(EnsembleConfig.from_yaml(configs / "again.yaml"), data, fresh / "again")
     assert (fresh / "again" / "metrics.json").is_file()
 
@@ -192,13 +192,13 @@ def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_c
     assert json.loads((fresh / "soup" / "metrics.json").read_text())["config"] == "soup"
     # The child finds its parent finished and trains only itself, after the parent's epochs.
     trained: list[str] = []
-    real_train = fer.recipes.train
+    real_train = fer.training.recipes.train
 
     def recording_train(config: TrainConfig, *args: object, **kwargs: object) -> dict:
         trained.append(config.name)
         return real_train(config, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fer.recipes, "train", recording_train)
+    monkeypatch.setattr(fer.training.recipes, "train", recording_train)
     train_from_config(configs / "child.yaml", data, fresh / "child")
     assert trained == ["child"]
     assert trained_epochs(fresh / "child") == 3

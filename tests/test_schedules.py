@@ -8,8 +8,8 @@ import keras
 import pytest
 from test_training import TINY, synthetic_data
 
-from fer.schedules import make_optimizer, plateau_rate, warmup_rate
-from fer.training import TrainConfig, train
+from fer.training.schedules import make_optimizer, plateau_rate, warmup_rate
+from fer.training.trainer import TrainConfig, train
 
 
 def test_plateau_rate_cuts_after_patience_epochs_without_a_better_loss() -> None:

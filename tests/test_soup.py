@@ -11,8 +11,8 @@ from conftest import TINY_ARCH
 from test_training import TINY
 
 from fer.cli import main
-from fer.model import ArchConfig, build_classifier
-from fer.soup import SoupConfig, average_weights, is_soup_config, make_soup, recalibrate_batchnorm
+from fer.training.model import ArchConfig, build_classifier
+from fer.training.soup import SoupConfig, average_weights, is_soup_config, make_soup, recalibrate_batchnorm
 
 
 def _faces(n: int, seed: int = 0) -> np.ndarray:

@@ -5,8 +5,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer.model import ArchConfig, build_classifier
-from fer.storage import save_half_precision
+from fer.training.model import ArchConfig, build_classifier
+from fer.training.storage import save_half_precision
 
 
 def test_half_precision_file_loads_with_plain_keras_at_half_the_size(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from conftest import TINY_ARCH
 
-from fer import training
+from fer.training import trainer as training
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
-from fer.model import AugmentConfig, build_classifier
-from fer.training import (
+from fer.training.model import AugmentConfig, build_classifier
+from fer.training.trainer import (
     TTA_VIEWS,
     TrainConfig,
     choose_tta,
@@ -80,7 +80,7 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
 
 
 def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:
-    assert TTA_VIEWS == {"none": 1, "flip": 2, "flip+shift": 10}  # derived from fer.model.with_tta's views
+    assert TTA_VIEWS == {"none": 1, "flip": 2, "flip+shift": 10}  # derived from fer.training.model.with_tta's views
     assert choose_tta({"none": 0.650, "flip": 0.660, "flip+shift": 0.670}) == "flip"  # 10 views: over budget
     assert choose_tta({"none": 0.658, "flip": 0.660, "flip+shift": 0.670}) == "none"  # within 0.5 points
     assert choose_tta({"none": 0.650, "flip": 0.640, "flip+shift": 0.600}) == "none"
@@ -150,14 +150,14 @@ def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: ker
 
 
 def test_a_config_naming_other_runs_is_not_trained_without_them(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="fer.recipes"):
+    with pytest.raises(ValueError, match="fer.training.recipes"):
         train(replace(TINY, teachers=("teacher.yaml",)), synthetic_data(), tmp_path)
-    with pytest.raises(ValueError, match="fer.recipes"):
+    with pytest.raises(ValueError, match="fer.training.recipes"):
         train(replace(TINY, init_from="parent.yaml"), synthetic_data(), tmp_path)
 
 
 def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
-    from fer.model import ArchConfig, build_classifier
+    from fer.training.model import ArchConfig, build_classifier
 
     other = tmp_path / "other.keras"
     build_classifier(ArchConfig(widths=(4,), convs_per_block=1, dense_units=8)).save(other)
@@ -181,7 +181,7 @@ def stripes(n: int, seed: int) -> Split:
 
 
 def test_baselines_beat_chance_on_separable_faces() -> None:
-    from fer.baselines import BASELINES, hog, run_baselines
+    from fer.training.baselines import BASELINES, hog, run_baselines
 
     assert hog(np.zeros((2, 48, 48), np.uint8)).shape == (2, 900)
     data = FerData(stripes(200, 0), stripes(40, 1), stripes(40, 2))  # more faces than PCA components
@@ -193,7 +193,7 @@ def test_baselines_beat_chance_on_separable_faces() -> None:
 
 
 def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras.Model) -> None:
-    from fer.model import with_tta
+    from fer.training.model import with_tta
 
     shipped = tmp_path / "shipped.keras"
     with_tta(tiny_model, shifts=True).save(shipped)
@@ -206,8 +206,8 @@ def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras
 
 
 def test_init_takes_an_ensembles_first_member_of_the_configs_architecture(tmp_path: Path) -> None:
-    from fer.ensemble import average
-    from fer.model import with_tta
+    from fer.training.ensemble import average
+    from fer.training.model import with_tta
 
     other_arch = build_classifier(replace(TINY.arch, dense_units=16))
     first, second = (build_classifier(TINY.arch) for _ in range(2))
@@ -226,12 +226,12 @@ def test_init_takes_an_ensembles_first_member_of_the_configs_architecture(tmp_pa
 def test_shipped_config_builds_the_shipped_architecture() -> None:
     # models/config.yaml is what reproduces the shipped model: one run's config, or a soup's or an
     # ensemble's, with the configs of the runs it combines written out.
-    from fer.classifier import DEFAULT_MODEL, MODELS_DIR
-    from fer.model import build_classifier
+    from fer.classifier import CONTRACT_MODEL, MODELS_DIR
+    from fer.training.model import build_classifier
 
     raw = yaml.safe_load((MODELS_DIR / "config.yaml").read_text())
     assert Path(f"configs/{raw['name']}.yaml").is_file()
-    shipped = keras.models.load_model(DEFAULT_MODEL, compile=False)
+    shipped = keras.models.load_model(CONTRACT_MODEL, compile=False)
     built = [w.shape for arch in networks_of(raw) for w in build_classifier(arch).get_weights()]
     assert built == [w.shape for w in shipped.get_weights()]
 
@@ -248,3 +248,60 @@ def networks_of(record: dict) -> list:
     config = TrainConfig.from_dict(record)
     assert TrainConfig.from_yaml(f"configs/{config.name}.yaml") == config
     return [config.arch]
+
+
+def with_votes(data: FerData) -> FerData:
+    """``data`` with FER+-style votes: the crowd agrees with the label on most faces, calls every
+    fourth face neutral, and gives no usable vote on every tenth (left out of training)."""
+    from fer.votes import OUR_ORDER
+
+    def split(s: Split) -> Split:
+        votes = np.zeros((len(s), len(OUR_ORDER)), np.int64)
+        for i, label in enumerate(s.labels):
+            if i % 10 == 9:
+                votes[i, OUR_ORDER.index("unknown")] = 10
+            elif i % 4 == 3:
+                votes[i, [label, 6]] = (3, 7)
+            else:
+                votes[i, [label, 6]] = (8, 2)
+        return Split(s.images, s.labels, votes)
+
+    return FerData(split(data.train), split(data.val), split(data.test))
+
+
+def test_a_votes_run_learns_vote_distributions_and_is_chosen_and_scored_on_both_label_sets(tmp_path: Path,
+                                                                                           monkeypatch) -> None:
+    data = with_votes(synthetic_data())
+    seen = {}
+    original_fit = keras.Model.fit
+
+    def recording_fit(self, x=None, y=None, validation_data=None, **kwargs):
+        seen["targets"], seen["val_labels"] = y, validation_data[1]
+        return original_fit(self, x=x, y=y, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    config = replace(TINY, targets="votes", label_weight=0.25, logit_adjustment=True, label_smoothing=0.0)
+    report = train(config, data, tmp_path)
+    # 96 faces, every tenth without a usable vote; the FER2013 label mixed in at a quarter.
+    targets = seen["targets"]
+    assert targets.shape == (96 - 9, 7)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
+    first = data.train.labels[0]
+    assert targets[0, first] == pytest.approx(0.75 * 0.8 + 0.25) and targets[0, 6] == pytest.approx(0.75 * 0.2)
+    # The epoch is chosen on PublicTest's FER+ majority labels: its neutral faces are neutral there.
+    assert (seen["val_labels"].argmax(axis=1) == 6).sum() == (data.val.by_majority().labels == 6).sum() > 0
+    assert report["ferplus"]["private_test"]["faces"] + report["ferplus"]["private_test"]["left_out"] == 32
+    assert 0 <= report["certain"]["private_test"]["balanced_accuracy"] <= 1
+    assert report["logit_adjustment"]["tau"] in [s["tau"] for s in report["logit_adjustment"]["public_test"]]
+
+
+def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model) -> None:
+    from fer.training.calibrate import adjusted
+
+    prior = np.array([0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.45])
+    batch = np.random.default_rng(5).uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
+    before = tiny_model.predict_on_batch(batch)
+    after = adjusted(tiny_model, prior, 1.0).predict_on_batch(batch)
+    assert (after[:, [3, 6]].sum(axis=1) < before[:, [3, 6]].sum(axis=1)).all()  # the common classes lose
+    np.testing.assert_allclose(adjusted(tiny_model, prior, 0.0).predict_on_batch(batch), before, rtol=1e-5)
+    np.testing.assert_allclose(tiny_model.predict_on_batch(batch), before)  # the original is untouched

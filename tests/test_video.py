@@ -35,7 +35,7 @@ def test_unreadable_videos_raise_video_error(tmp_path: Path) -> None:
 
 
 def test_analyse_real_video_every_kth_frame(media: Path, tmp_path: Path, tiny_model) -> None:
-    pipeline = EmotionPipeline(make_detector(), EmotionClassifier(tiny_model))
+    pipeline = EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch))
     seen: list[tuple[int, int]] = []
     out = tmp_path / "annotated.mp4"
     analysis = analyse_video(media / "test.mp4", pipeline, every=5, annotated_path=out,

@@ -2,10 +2,10 @@
 
 A config file describes one of three kinds of run:
 
-- a single network (``fer.training.TrainConfig``), which may start from another run's weights
+- a single network (``fer.training.trainer.TrainConfig``), which may start from another run's weights
   (``init_from``) or learn from other runs' answers (``teachers``);
-- a soup (``fer.soup.SoupConfig``): the mean of the weights of its ``ingredients``;
-- an ensemble (``fer.ensemble.EnsembleConfig``): the mean of the answers of its ``members``.
+- a soup (``fer.training.soup.SoupConfig``): the mean of the weights of its ``ingredients``;
+- an ensemble (``fer.training.ensemble.EnsembleConfig``): the mean of the answers of its ``members``.
 
 The runs a config names are trained first where unfinished, each in a sibling of the run's own
 directory named after its config, so a chain of stages shares one ``runs/`` folder and a finished
@@ -29,11 +29,11 @@ import pandas as pd
 import yaml
 
 from fer.datasets import FerData
-from fer.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
+from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.imaging import to_model_input
-from fer.model import tta_network
-from fer.soup import SoupConfig, is_soup_config, make_soup
-from fer.training import (
+from fer.training.model import tta_network
+from fer.training.soup import SoupConfig, is_soup_config, make_soup
+from fer.training.trainer import (
     BEST_FILE,
     CONFIG_FILE,
     HISTORY_FILE,
@@ -180,7 +180,9 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
         (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
-        finalise(out, data, name)
+        single = read_config(path)
+        # The saved network is the adjusted one already: finalise it as it is.
+        finalise(out, data, name, replace(single, logit_adjustment=False) if isinstance(single, TrainConfig) else None)
     return runs
 
 

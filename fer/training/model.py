@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from fer.emotions import FACE_SIZE, NUM_CLASSES
+from fer.views import TTA_SHIFT, tta_offsets
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class AugmentConfig:
     # Keras's RandomErasing `factor`: each face is erased with a probability drawn from 0..this.
     erase_probability: float = 0.0
     # Mixup's Beta(alpha, alpha) blending weight; 0 turns it off. Applied where batches are made
-    # (fer.mixup), since it blends the targets too.
+    # (fer.training.mixup), since it blends the targets too.
     mixup_alpha: float = 0.0
 
 
@@ -129,19 +130,12 @@ def build_trainer(classifier: keras.Model, aug: AugmentConfig, seed: int) -> ker
     return keras.Model(inputs, classifier(build_augmenter(aug, seed)(inputs)), name="trainer")
 
 
-TTA_SHIFT = 2  # pixels, ~4% of the side: FER2013's framing varies by about that much
-TEN_VIEWS = "ten views per face: the face, its four 2-pixel shifts, and the mirror image of each"
 _FLIP_SUFFIX, _SHIFT_SUFFIX = "_flip_tta", "_flip_shift_tta"  # with_tta's names, which tta_network reads
-TTA_SHIFTS = [(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)]
-
-
-def _tta_offsets(shifts: bool) -> list[tuple[int, int]]:
-    return [(0, 0)] + (TTA_SHIFTS if shifts else [])
 
 
 def tta_views(shifts: bool) -> int:
     """Network passes per face of ``with_tta(..., shifts)``: each offset, and its mirror image."""
-    return 2 * len(_tta_offsets(shifts))
+    return 2 * len(tta_offsets(shifts))
 
 
 def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
@@ -153,7 +147,7 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     plain ``keras.models.load_model`` on any backend.
     """
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
-    offsets = _tta_offsets(shifts)
+    offsets = tta_offsets(shifts)
     s = TTA_SHIFT
     padded = keras.ops.pad(inputs, [[0, 0], [s, s], [s, s], [0, 0]], mode="reflect")
     views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in offsets]

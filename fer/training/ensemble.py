@@ -9,7 +9,7 @@ A member may be a single network, a staged run or a soup. ``python -m fer train 
 configs/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or finds finished)
 each member beside the ensemble, in ``runs/<member name>/``, averages the members' best classifiers,
 and then chooses test-time augmentation on PublicTest exactly as for a single run
-(``fer.recipes.train_ensemble``). The ensemble's ``history.csv`` holds every member's curves, each
+(``fer.training.recipes.train_ensemble``). The ensemble's ``history.csv`` holds every member's curves, each
 stage named in a ``member`` column.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 
 from fer.emotions import FACE_SIZE
-from fer.training import lists_configs, read_config_list
+from fer.training.trainer import lists_configs, read_config_list
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def is_ensemble_config(path: str | Path) -> bool:
 
 def layer_name(run_name: str) -> str:
     """The name a member run's network takes inside an ensemble's graph (unique there, and how
-    ``fer.recipes.unpack`` finds it again)."""
+    ``fer.training.recipes.unpack`` finds it again)."""
     return run_name.replace("-", "_")
 
 

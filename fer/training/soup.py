@@ -3,7 +3,7 @@ parent (Wortsman et al., 2022), with its BatchNorm statistics then recomputed on
 
 Runs that start from the same weights and train for a short cycle stay in one basin of the loss, so
 the average of their weights is itself a good network, often better than any of them. Unlike an
-ensemble (``fer.ensemble``), a soup costs one network's time per face. Averaging the BatchNorm
+ensemble (``fer.training.ensemble``), a soup costs one network's time per face. Averaging the BatchNorm
 layers' moving statistics does not give the statistics of the averaged network, so they are
 recomputed, as SWA does (Izmailov et al., 2018).
 
@@ -15,7 +15,7 @@ A soup config names its ingredients' config files (relative to itself)::
 ``python -m fer train --config configs/vgg-wide-soup.yaml --out runs/vgg-wide-soup`` trains
 (or finds finished) each ingredient in a sibling directory, as ``init_from`` does, makes the soup,
 and then chooses test-time augmentation on PublicTest exactly as for a single run
-(``fer.recipes.train_soup``). Its ``history.csv`` holds the ingredients' curves, the stages they
+(``fer.training.recipes.train_soup``). Its ``history.csv`` holds the ingredients' curves, the stages they
 share once.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer.training import lists_configs, read_config_list
+from fer.training.trainer import lists_configs, read_config_list
 
 RECALIBRATION_BATCH = 256
 

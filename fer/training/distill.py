@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from fer.emotions import NUM_CLASSES
-from fer.model import with_tta
+from fer.training.model import with_tta
 
 
 def teacher_probabilities(teachers: Sequence[keras.Model], images: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -6,7 +6,7 @@ A run directory holds everything about one run::
     best.keras      the classifier of the epoch with the best PublicTest accuracy (no optimizer)
     model.keras     the model to ship: best.keras, alone or averaged over its mirror image (or
                     more views), as ``choose_tta`` decides on PublicTest within the speed budget;
-                    its weights stored in half precision (``fer.storage``)
+                    its weights stored in half precision (``fer.training.storage``)
     history.csv     per-epoch loss and accuracy, train and validation
     history_stages.csv  (a run with ``init_from``) the same, preceded by the earlier stages'
     metrics.json    PublicTest and PrivateTest metrics of model.keras, and the TTA decision
@@ -29,12 +29,13 @@ import pandas as pd
 import yaml
 
 from fer.datasets import FerData, Split
-from fer.distill import distilled_targets, teacher_probabilities
+from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
-from fer.metrics import evaluate_model, predict_split, write_metrics
-from fer.mixup import MixupBatches
-from fer.model import (
+from fer.metrics import write_metrics
+from fer.training.evaluate import evaluate_model, predict_split
+from fer.training.mixup import MixupBatches
+from fer.training.model import (
     PRECISIONS,
     ArchConfig,
     AugmentConfig,
@@ -44,8 +45,9 @@ from fer.model import (
     tta_views,
     with_tta,
 )
-from fer.schedules import check_choices, make_optimizer, schedule_callbacks
-from fer.storage import save_half_precision
+from fer.training.schedules import check_choices, make_optimizer, schedule_callbacks
+from fer.training.storage import save_half_precision
+from fer.votes import vote_distribution
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ TTA_MARGIN = 0.005
 # on a 2-core CPU, which two passes of the shipped network just meet (bench/: `classify`).
 TTA_VIEWS = {"none": 1, "flip": tta_views(shifts=False), "flip+shift": tta_views(shifts=True)}
 MAX_TTA_VIEWS = 2
+TARGETS = ("labels", "votes")
 
 
 @dataclass(frozen=True)
@@ -73,25 +76,40 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: int = 2
     label_smoothing: float = 0.1
-    optimizer: str = "sgd"  # or "adamw" (fer.schedules)
+    optimizer: str = "sgd"  # or "adamw" (fer.training.schedules)
     schedule: str = "cosine"  # or "plateau": hold the rate, cut it when PublicTest loss stalls
     plateau_factor: float = 0.5
     plateau_patience: int = 1  # epochs without a better PublicTest loss before a cut
     # A config file (relative to this one) whose run's best weights this run starts from: a
     # second training stage, e.g. a warm restart of the learning-rate schedule.
     init_from: str | None = None
-    # Knowledge distillation (fer.distill): config files (relative to this one) of runs whose
+    # Knowledge distillation (fer.training.distill): config files (relative to this one) of runs whose
     # averaged probabilities on each training face make up `distill_weight` of its target.
     teachers: tuple[str, ...] = ()
     distill_weight: float = 0.5
     # "mixed_bfloat16" computes in bfloat16, which CPUs with AVX512_BF16 or AMX run faster; the saved
     # classifier is float32 either way (SaveBestClassifier).
     precision: str = "float32"
+    # What each training face's target is: "labels", FER2013's single annotator's (or a folder's);
+    # or "votes", FER+'s ten annotators' vote distribution (fer.votes), with `label_weight` of the
+    # FER2013 label mixed in. A votes run picks its epoch by FER+ majority accuracy on PublicTest.
+    targets: str = "labels"
+    label_weight: float = 0.0
+    # The votes file, beside the FER2013 CSV (`python -m fer train --votes` names another).
+    votes_file: str = "ferplus.csv.gz"
+    # A votes run only: lower each class's logit by tau * log(its share of the training votes), tau
+    # chosen on PublicTest (fer.training.calibrate), so that clear faces of rare classes are not
+    # outvoted by the crowd's prior.
+    logit_adjustment: bool = False
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         check_choices(self)
+        if self.targets not in TARGETS:
+            raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
+        if not 0.0 <= self.label_weight <= 1.0:
+            raise ValueError(f"label_weight must lie in 0..1, got {self.label_weight}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
@@ -179,8 +197,8 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     weights were trained for already. ``teachers`` are saved classifiers to distill from.
     """
     if (config.init_from and init is None) or (config.teachers and not teachers):
-        # Only fer.recipes knows where the runs a config names live.
-        raise ValueError(f"{config.name} names other runs (init_from, teachers): train it with fer.recipes.train_config")
+        # Only fer.training.recipes knows where the runs a config names live.
+        raise ValueError(f"{config.name} names other runs (init_from, teachers): train it with fer.training.recipes.train_config")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(config.to_yaml())
@@ -214,28 +232,41 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     ]
     trainer.fit(
         **_training_data(config, data.train, seed, teachers),
-        validation_data=_arrays(data.val),
+        validation_data=_arrays(selection_split(data, config.targets)),
         epochs=config.epochs,
         callbacks=callbacks,
         verbose=2,
     )
     dedupe_history(out / HISTORY_FILE)
-    return finalise(out, data, config.name)
+    return finalise(out, data, config.name, config)
 
 
-def finalise(out: Path, data: FerData, config_name: str) -> dict:
+def selection_split(data: FerData, targets: str = "labels") -> Split:
+    """The PublicTest faces and labels every choice is made on: FER2013's labels, or, for a run
+    that learns the FER+ votes, the faces with a FER+ majority label, labelled by it."""
+    return data.val.by_majority() if targets == "votes" else data.val
+
+
+def finalise(out: Path, data: FerData, config_name: str, config: TrainConfig | None = None) -> dict:
     """Choose, on PublicTest only, whether the shipped model averages over mirrored (and shifted)
-    views; save it as model.keras, its weights in half precision, and write its metrics."""
+    views (and, where ``config`` asks, its logit adjustment); save it as model.keras, its weights
+    in half precision, and write its metrics. Soups and ensembles have no ``config`` of their own:
+    they are chosen on FER2013's labels."""
+    targets = config.targets if config else "labels"
     best = keras.models.load_model(out / BEST_FILE, compile=False)
     candidates = {"none": best, "flip": with_tta(best), "flip+shift": with_tta(best, shifts=True)}
+    val = selection_split(data, targets)
     val_accuracy = {
-        name: float((predict_split(model, data.val).argmax(axis=1) == data.val.labels).mean())
+        name: float((predict_split(model, val).argmax(axis=1) == val.labels).mean())
         for name, model in candidates.items()
     }
     choice = choose_tta(val_accuracy)
     logger.info("PublicTest accuracy by test-time augmentation: %s -> %s", val_accuracy, choice)
+    shipped, adjustment = candidates[choice], None
+    if config is not None and config.logit_adjustment:
+        shipped, adjustment = _logit_adjusted(best, choice, data, config)
     # The numbers are those of the file as saved, with its weights in half precision.
-    save_half_precision(candidates[choice], out / MODEL_FILE)
+    save_half_precision(shipped, out / MODEL_FILE)
     report = evaluate_model(keras.models.load_model(out / MODEL_FILE, compile=False), data)
     report["config"] = config_name
     report["test_time_augmentation"] = {
@@ -243,8 +274,25 @@ def finalise(out: Path, data: FerData, config_name: str) -> dict:
         "rule": f"at most {MAX_TTA_VIEWS} views per face; of those, the cheapest within {TTA_MARGIN:.3f} "
                 "of the best PublicTest accuracy",
     }
+    if adjustment is not None:
+        report["logit_adjustment"] = adjustment
     write_metrics(report, out / METRICS_FILE)
     return report
+
+
+def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: TrainConfig) -> tuple[keras.Model, dict]:
+    """``best`` with the logit adjustment chosen on PublicTest, with its test-time views; the record."""
+    from fer.training.calibrate import adjusted, choose_tau
+
+    _, targets = vote_targets(data.train, config.label_weight)
+    prior = targets.mean(axis=0)
+    views = {"none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}[tta]
+    tau, scores = choose_tau(best, prior, data.val.by_majority(), data.val.certain(),
+                             lambda model, split: predict_split(views(model), split))
+    record = {"tau": tau, "prior": prior.round(4).tolist(), "public_test": [asdict(s) for s in scores],
+              "rule": "the tau with the best mean of PublicTest FER+ majority accuracy and certain-face balanced accuracy"}
+    logger.info("logit adjustment: tau %.1f", tau)
+    return views(adjusted(best, prior, tau)), record
 
 
 def choose_tta(val_accuracy: dict[str, float]) -> str:
@@ -284,7 +332,11 @@ def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:
 def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Sequence[Path] = ()) -> dict:
     """``fit``'s training data: arrays that Keras shuffles, or, with mixup, batches blended here;
     with teachers, the targets are distilled from theirs."""
-    images, targets = _arrays(split)
+    if config.targets == "votes":
+        split, targets = vote_targets(split, config.label_weight)
+        images = to_model_input(split.images)
+    else:
+        images, targets = _arrays(split)
     if teachers:
         logger.info("distilling from %s", ", ".join(map(str, teachers)))
         models = [keras.models.load_model(path, compile=False) for path in teachers]
@@ -292,6 +344,19 @@ def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Seque
     if config.augment.mixup_alpha > 0:
         return {"x": MixupBatches(images, targets, config.batch_size, config.augment.mixup_alpha, seed)}
     return {"x": images, "y": targets, "batch_size": config.batch_size}
+
+
+def vote_targets(split: Split, label_weight: float) -> tuple[Split, np.ndarray]:
+    """The faces with at least one usable FER+ vote, and their targets: the vote distribution with
+    ``label_weight`` of the FER2013 label's one-hot mixed in."""
+    if split.votes is None:
+        raise ValueError("targets: votes needs the FER+ votes file beside the FER2013 CSV (--votes)")
+    distribution = vote_distribution(split.votes)
+    usable = distribution.sum(axis=1) > 0
+    logger.info("training on the FER+ votes of %d faces (%d without a usable vote left out)", usable.sum(), (~usable).sum())
+    one_hot = keras.utils.to_categorical(split.labels[usable], NUM_CLASSES)
+    targets = (1.0 - label_weight) * distribution[usable] + label_weight * one_hot
+    return split.subset(usable), targets.astype(np.float32)
 
 
 def trained_epochs(run_dir: Path) -> int:

@@ -9,7 +9,7 @@ from a tenth of the peak rate:
 
 Keras's own plateau callback keeps its count of epochs without improvement in memory, so a resumed
 run would start counting again. Here the rate is a pure function of the validation losses logged
-so far (``plateau_rate``), which ``fer.training`` reads back from ``history.csv`` on resume: an
+so far (``plateau_rate``), which ``fer.training.trainer`` reads back from ``history.csv`` on resume: an
 interrupted run goes on at the rate it would have had.
 """
 
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import keras
 
 if TYPE_CHECKING:
-    from fer.training import TrainConfig
+    from fer.training.trainer import TrainConfig
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "plateau")

@@ -1,0 +1,31 @@
+"""Test-time views of a face, shared by both halves so that they cannot drift apart.
+
+Every shipped model answers over the face and its mirror image inside its own graph. Thorough
+mode adds the face's four 2-pixel shifts (each also mirrored: ten views). Training builds those
+views in Keras (``fer.training.model.with_tta``); serving builds the shifts here, in NumPy, and
+runs each through the shipped two-view model, which gives the same ten-view mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fer.emotions import FACE_SIZE
+
+TTA_SHIFT = 2  # pixels, ~4% of the side: FER2013's framing varies by about that much
+TTA_SHIFTS = [(TTA_SHIFT, 0), (-TTA_SHIFT, 0), (0, TTA_SHIFT), (0, -TTA_SHIFT)]  # (dx, dy)
+TEN_VIEWS = "ten views per face: the face, its four 2-pixel shifts, and the mirror image of each"
+
+
+def tta_offsets(shifts: bool) -> list[tuple[int, int]]:
+    """The (dx, dy) offsets of the views: the face itself, then with ``shifts`` its four shifts."""
+    return [(0, 0)] + (TTA_SHIFTS if shifts else [])
+
+
+def shifted_views(batch: np.ndarray) -> np.ndarray:
+    """(5N, 48, 48, 1): the batch at each of ``tta_offsets(True)``, edges reflected (as
+    ``with_tta``'s ``keras.ops.pad(mode="reflect")``), offset by offset."""
+    s = TTA_SHIFT
+    padded = np.pad(batch, [(0, 0), (s, s), (s, s), (0, 0)], mode="reflect")
+    views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in tta_offsets(True)]
+    return np.ascontiguousarray(np.concatenate(views, axis=0))
