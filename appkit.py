@@ -16,7 +16,10 @@ import streamlit as st
 
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector
+from fer.malloc import keep_frames_unmapped
 from fer.pipeline import EmotionPipeline
+
+keep_frames_unmapped()  # the server lives long and handles frames: fer.malloc says why
 
 # With async processing, streamlit-webrtc hands the callback only the newest frame and drops the
 # ones that queued up meanwhile: that is what keeps the live view from falling behind a camera that

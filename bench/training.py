@@ -1,6 +1,6 @@
 """Training throughput on this CPU: is XLA or bfloat16 worth turning on, and what does augmentation cost?
 
-    python -m bench.training --config configs/vgg-wide-erase.yaml
+    python -m bench.training --config configs/experiments/vgg-wide-erase.yaml
 
 Fits epochs of random faces with each variant, in turn, for a few rounds (the first epoch of each
 variant is a warm-up that pays for tracing and oneDNN's kernel choice), and prints each variant's
@@ -42,7 +42,7 @@ def images_per_second(model: keras.Model, images: np.ndarray, targets: np.ndarra
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="configs/vgg-wide-erase.yaml")
+    parser.add_argument("--config", default="configs/experiments/vgg-wide-erase.yaml")
     parser.add_argument("--batches", type=int, default=16, help="batches per measured epoch")
     parser.add_argument("--rounds", type=int, default=4, help="a multiple of 4 puts each variant first equally often")
     args = parser.parse_args()

@@ -6,9 +6,9 @@ every row is a mean of them: the same numbers as the ensemble's own model (``fer
 under ``fer.training.model.with_tta``), in a fraction of the time. In a fresh clone, first recover the members
 of ensemble-resnet-r3-erase, shipped before resnet-soup3: put its model and curves in a folder M
 (``git show 186e239:models/emotion_cnn.keras > M/emotion_cnn.keras``, the same for ``history.csv``),
-then ``python -m fer unpack --config configs/ensemble-resnet-r3-erase.yaml --model
+then ``python -m fer unpack --config configs/experiments/ensemble-resnet-r3-erase.yaml --model
 M/emotion_cnn.keras --data PATH``. The tables before resnet-soup also need vgg-wide-erase-r2, a
-member of ensemble-lineages, shipped before that: ``unpack --config configs/ensemble-lineages.yaml``
+member of ensemble-lineages, shipped before that: ``unpack --config configs/experiments/ensemble-lineages.yaml``
 with that ensemble's model (``git show d7e1463:models/emotion_cnn.keras``, the same way).
 
     python docs/ensemble_table.py --data ../shared/data/fer2013.csv.gz --table vgg-small-r2 [--runs runs]

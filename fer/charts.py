@@ -29,16 +29,25 @@ def distribution_bar(distribution: dict[str, float], title: str = "Current emoti
     return fig
 
 
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
+
+
 def live_timeline(timeline: pd.DataFrame, window_s: float = 60.0) -> go.Figure:
-    """Each face's winning emotion over the last minute, one dot per processed frame."""
-    fig = px.scatter(
-        timeline.assign(face=timeline["track"].map(lambda t: f"face {t}")),
-        x="time_s", y="emotion", color="emotion", symbol="face", color_discrete_map=COLOUR_MAP,
-        category_orders={"emotion": list(EMOTIONS)}, labels={"time_s": "seconds"},
-    )
+    """Each face's winning emotion over the last minute, one dot per sample, one symbol per face.
+
+    Redrawn every second while a stream runs, in the process that serves the stream: one trace per
+    emotion built straight from the columns, not plotly.express, which costs ten times as much."""
+    fig = go.Figure()
+    for emotion, rows in timeline.groupby("emotion", sort=False):
+        fig.add_trace(go.Scatter(
+            x=rows["time_s"].to_numpy(), y=[emotion] * len(rows), mode="markers", name=str(emotion),
+            marker={"color": COLOUR_MAP[str(emotion)], "size": 6,
+                    "symbol": [SYMBOLS[int(t) % len(SYMBOLS)] for t in rows["track"]]},
+        ))
     end = float(timeline["time_s"].max()) if len(timeline) else window_s
     fig.update_layout(title="Last minute", height=300, margin={"t": 40, "b": 10}, showlegend=False,
-                      xaxis={"range": [max(0.0, end - window_s), max(end, window_s)]})
+                      xaxis={"range": [max(0.0, end - window_s), max(end, window_s)], "title": "seconds"},
+                      yaxis={"categoryorder": "array", "categoryarray": list(EMOTIONS), "type": "category"})
     return fig
 
 

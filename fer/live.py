@@ -25,6 +25,9 @@ from fer.types import FacePrediction
 
 TIMELINE_SECONDS = 60.0
 FPS_WINDOW_SECONDS = 2.0
+# The timeline chart's dots per second: a minute of 30 frames/s is 1,800 dots per face, more than
+# the chart's width shows and, redrawn every second, a cost the stream's thread pays for too.
+TIMELINE_RATE = 10
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ class LiveSession:
         mean = np.mean([f.probabilities for f in latest], axis=0) if latest else np.zeros(len(EMOTIONS))
         rows = [
             {"time_s": s.time_s, "track": f.track_id, "emotion": f.emotion, "confidence": f.confidence}
-            for s in samples for f in s.faces
+            for s in _thinned(samples, TIMELINE_RATE) for f in s.faces
         ]
         timeline = pd.DataFrame(rows, columns=["time_s", "track", "emotion", "confidence"])
         return LiveSnapshot(fps, len(latest), dict(zip(EMOTIONS, map(float, mean), strict=True)), timeline, frames)
@@ -128,6 +131,17 @@ class LiveSession:
             row.update({f"p_{name}": round(float(p), 4) for name, p in zip(EMOTIONS, mean, strict=True)})
             rows.append(row)
         return pd.DataFrame(rows, columns=["second", "face_observations", "dominant"] + [f"p_{e}" for e in EMOTIONS])
+
+
+def _thinned(samples: list[LiveSample], rate: float) -> list[LiveSample]:
+    """The first sample of every 1/``rate`` s."""
+    kept, last_bin = [], None
+    for sample in samples:
+        current = int(sample.time_s * rate)
+        if current != last_bin:
+            kept.append(sample)
+            last_bin = current
+    return kept
 
 
 def session_summary(log: pd.DataFrame) -> pd.Series:

@@ -248,3 +248,21 @@ def test_every_shipped_config_reads_and_names_configs_that_exist(path: Path) -> 
     else:
         others = config.ingredients if isinstance(config, SoupConfig) else config.members
         assert all(other.is_file() for other in others), others
+
+
+def test_every_config_in_the_repository_reads_and_names_configs_that_exist() -> None:
+    from fer.training.recipes import read_config
+    from fer.training.soup import SoupConfig
+    from fer.training.trainer import TrainConfig
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    paths = sorted(root.glob("*.yaml")) + sorted((root / "experiments").glob("*.yaml"))
+    assert len(paths) > 40
+    for path in paths:
+        config = read_config(path)
+        if isinstance(config, TrainConfig):
+            named = [config.init_from, *config.teachers] if config.init_from else list(config.teachers)
+            named = [path.parent / name for name in named]
+        else:
+            named = list(config.ingredients if isinstance(config, SoupConfig) else config.members)
+        assert all(Path(p).is_file() for p in named), (path, named)

@@ -6,7 +6,7 @@ An ensemble config names its members' config files (relative to itself)::
     members: [vgg-wide-soup.yaml, vgg-wide-erase-r2.yaml, vgg-small.yaml]
 
 A member may be a single network, a staged run or a soup. ``python -m fer train --config
-configs/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or finds finished)
+configs/experiments/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or finds finished)
 each member beside the ensemble, in ``runs/<member name>/``, averages the members' best classifiers,
 and then chooses test-time augmentation on PublicTest exactly as for a single run
 (``fer.training.recipes.train_ensemble``). The ensemble's ``history.csv`` holds every member's curves, each

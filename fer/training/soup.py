@@ -12,7 +12,7 @@ A soup config names its ingredients' config files (relative to itself)::
     name: vgg-wide-soup
     ingredients: [vgg-wide-r3.yaml, vgg-wide-r3-erase.yaml, vgg-wide-r3-mixup.yaml, vgg-wide-r4-erase.yaml]
 
-``python -m fer train --config configs/vgg-wide-soup.yaml --out runs/vgg-wide-soup`` trains
+``python -m fer train --config configs/experiments/vgg-wide-soup.yaml --out runs/vgg-wide-soup`` trains
 (or finds finished) each ingredient in a sibling directory, as ``init_from`` does, makes the soup,
 and then chooses test-time augmentation on PublicTest exactly as for a single run
 (``fer.training.recipes.train_soup``). Its ``history.csv`` holds the ingredients' curves, the stages they
