@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers the end-to-end test uses
 
-from browser import CHROMIUM, camera_args, streamlit_process  # noqa: E402
+from browser import CHROMIUM, camera_args, streamlit_process
 
-from fer.video import iter_frames  # noqa: E402
+from fer.video import iter_frames
 
 FPS = 30
 BITS = 12  # stamps 0..4095; the camera loops long before

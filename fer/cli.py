@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _baselines(args: argparse.Namespace) -> int:
     import json
 
-    from fer.training.baselines import run_baselines
     from fer.datasets import load_fer
+    from fer.training.baselines import run_baselines
 
     report = run_baselines(load_fer(args.data))
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -158,6 +158,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.config and args.init is None:
         _print_summary(train_config(args.config, data, out, epochs=args.epochs))
         return 0
+    assert isinstance(config, TrainConfig)  # the built-in default, or a single run with --init (checked above)
     if args.epochs:
         config = replace(config, epochs=args.epochs)
     _print_summary(train(config, data, out, init=args.init))

@@ -6,8 +6,7 @@ No model runs here (``fer.training.evaluate`` makes the predictions): the app re
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from conftest import TINY_ARCH
 
-from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.emotions import NUM_CLASSES
+from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.model import build_classifier
 
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from conftest import TINY_ARCH
 
-from fer.training import trainer as training
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
+from fer.training import trainer as training
 from fer.training.model import AugmentConfig, build_classifier
 from fer.training.trainer import (
     TTA_VIEWS,

@@ -29,8 +29,8 @@ import pandas as pd
 import yaml
 
 from fer.datasets import FerData
-from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.imaging import to_model_input
+from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.training.model import tta_network
 from fer.training.soup import SoupConfig, is_soup_config, make_soup
 from fer.training.trainer import (

@@ -29,10 +29,10 @@ import pandas as pd
 import yaml
 
 from fer.datasets import FerData, Split
-from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.metrics import write_metrics
+from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.evaluate import evaluate_model, predict_split
 from fer.training.mixup import MixupBatches
 from fer.training.model import (
