@@ -17,19 +17,47 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import keras
-
-if TYPE_CHECKING:
-    from fer.training.trainer import TrainConfig
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "plateau")
 WARMUP_START = 0.1  # the warm-up starts at this fraction of the peak rate
 
 
-def check_choices(config: TrainConfig) -> None:
+class ScheduleSettings(Protocol):
+    """The settings of a run (``fer.training.trainer.TrainConfig`` has them) that this module reads."""
+
+    @property
+    def epochs(self) -> int: ...
+
+    @property
+    def learning_rate(self) -> float: ...
+
+    @property
+    def momentum(self) -> float: ...
+
+    @property
+    def weight_decay(self) -> float: ...
+
+    @property
+    def warmup_epochs(self) -> int: ...
+
+    @property
+    def optimizer(self) -> str: ...
+
+    @property
+    def schedule(self) -> str: ...
+
+    @property
+    def plateau_factor(self) -> float: ...
+
+    @property
+    def plateau_patience(self) -> int: ...
+
+
+def check_choices(config: ScheduleSettings) -> None:
     """Refuse, with the setting at fault named, a config the optimiser or its schedule cannot run."""
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {config.optimizer!r}")
@@ -41,7 +69,7 @@ def check_choices(config: TrainConfig) -> None:
                          f"warmup_epochs={config.warmup_epochs}, epochs={config.epochs}")
 
 
-def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+def make_optimizer(config: ScheduleSettings, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """The config's optimiser, driven by its schedule (a plateau schedule also needs ``schedule_callbacks``)."""
     # A plateau schedule's rate is set by PlateauSchedule before every step that needs it.
     rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate * WARMUP_START
@@ -59,7 +87,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
                                 weight_decay=config.weight_decay)
 
 
-def schedule_callbacks(config: TrainConfig, steps_per_epoch: int, val_losses: list[float]) -> list[keras.callbacks.Callback]:
+def schedule_callbacks(config: ScheduleSettings, steps_per_epoch: int, val_losses: list[float]) -> list[keras.callbacks.Callback]:
     """Callbacks the schedule needs during ``fit``, given the validation losses of the epochs a resumed
     run has already logged: none for cosine, which lives in the optimiser."""
     if config.schedule != "plateau":
@@ -91,7 +119,7 @@ class PlateauSchedule(keras.callbacks.Callback):
     """Sets the optimiser's rate: the warm-up per step, then ``plateau_rate`` of the epochs so far;
     adds the rate each epoch ended at to its logs."""
 
-    def __init__(self, config: TrainConfig, steps_per_epoch: int, val_losses: list[float]) -> None:
+    def __init__(self, config: ScheduleSettings, steps_per_epoch: int, val_losses: list[float]) -> None:
         super().__init__()
         self.config = config
         self.steps_per_epoch = steps_per_epoch
