@@ -3,6 +3,7 @@
     python -m bench.live --media ../shared/media                       # one user, 640x480 and 596x336
     python -m bench.live --media ../shared/media --users 2 --sizes 640x480
     python -m bench.live --media ../shared/media --seconds 600 --sizes 640x480 --curve docs/live_curve.csv
+    python -m bench.live --media ../shared/media --root /tmp/before   # another checkout, e.g. a git worktree
 
 Chromium's fake camera plays a 30 frames/s ``.y4m`` made from ``test.mp4`` (it has a face), each
 frame stamped with its index as a 12-bit barcode along its bottom edge. The page counts, for
@@ -129,11 +130,11 @@ def start_stream(context, url: str):
 
 
 def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warmup: float, scratch: Path,
-            curve: Path | None = None) -> dict:
+            curve: Path | None = None, root: Path = ROOT) -> dict:
     from playwright.sync_api import sync_playwright
 
     y4m = write_stamped_y4m(media / "test.mp4", scratch / f"camera_{size[0]}x{size[1]}.y4m", *size)
-    with streamlit_process() as (url, server), sync_playwright() as p:
+    with streamlit_process(root=root) as (url, server), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=camera_args(y4m))
         try:
             pages = [start_stream(browser.new_context(viewport={"width": 1280, "height": 1100}), url) for _ in range(users)]
@@ -158,6 +159,7 @@ def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warm
             writer = csv.DictWriter(f, fieldnames=list(samples[0]))
             writer.writeheader()
             writer.writerows(samples)
+        print(minute_table(samples), flush=True)
     duration = samples[-1]["t_s"]
     return {
         "size": f"{size[0]}x{size[1]}", "users": users, "seconds": duration,
@@ -170,6 +172,19 @@ def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warm
     }
 
 
+def minute_table(samples: list[dict]) -> str:
+    """The curve by the minute: the server's memory at its end, and the first user's new pictures/s
+    over it (a Markdown table)."""
+    lines = ["| minute | server RSS at its end (MiB) | new pictures/s over it |", "|---|---|---|"]
+    previous = {"t_s": 0.0, "fresh_0": 0}
+    for sample in samples:
+        if sample["t_s"] - previous["t_s"] >= 60 or sample is samples[-1]:
+            rate = (sample["fresh_0"] - previous["fresh_0"]) / (sample["t_s"] - previous["t_s"])
+            lines.append(f"| {sample['t_s'] / 60:.1f} | {sample['rss_mib']:.0f} | {rate:.1f} |")
+            previous = sample
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=ROOT.parent / "shared" / "media")
@@ -179,10 +194,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--curve", type=Path, help="write the per-second samples (memory, counts) here")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp"))
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the checkout whose app is served (default: this one), e.g. a git worktree of an older commit")
     args = parser.parse_args()
     for size in args.sizes:
         width, height = (int(n) for n in size.split("x"))
-        result = measure(args.media, (width, height), args.users, args.seconds, args.warmup, args.scratch, args.curve)
+        result = measure(args.media, (width, height), args.users, args.seconds, args.warmup, args.scratch, args.curve,
+                         args.root.resolve())
         print(json.dumps(result), flush=True)
 
 

@@ -1,7 +1,7 @@
 """Speed and memory, this project against the `fer` PyPI package, side by side in one run.
 
     bash bench/setup_peer.sh                      # once: the peer in .venv-peer
-    python -m bench.run --media ../shared/media   # prints tables, writes docs/benchmarks.md
+    python -m bench.run --media ../shared/media   # prints tables, writes docs/benchmarks-pipeline.md
 
 Every measurement runs in its own process (so peak memory is its own), on identical inputs made
 from ../shared/media. Nothing else should be running: the numbers are wall-clock.
@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.inputs import FACE_COUNTS, WIDTHS, Inputs, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
-REPORT = ROOT / "docs" / "benchmarks.md"
+REPORT = ROOT / "docs" / "benchmarks-pipeline.md"
 PLOT = ROOT / "docs" / "bench_scaling.png"
 
 

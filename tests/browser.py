@@ -53,14 +53,15 @@ def streamlit_server(timeout_s: float = 120) -> Iterator[str]:
 
 
 @contextmanager
-def streamlit_process(timeout_s: float = 120) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` with the production settings of .streamlit/config.toml, on a free
-    loopback port; yields its URL, once it answers, and its process."""
+def streamlit_process(timeout_s: float = 120, root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` in ``root`` (this checkout, or another one to compare with), with its
+    settings (.streamlit/config.toml), on a free loopback port; yields its URL, once it answers,
+    and its process."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
          "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -110,6 +110,8 @@ class TrainConfig:
             raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
         if not 0.0 <= self.label_weight <= 1.0:
             raise ValueError(f"label_weight must lie in 0..1, got {self.label_weight}")
+        if self.logit_adjustment and self.targets != "votes":
+            raise ValueError("logit_adjustment corrects the prior of FER+ votes: it needs targets: votes")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
