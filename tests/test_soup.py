@@ -74,3 +74,24 @@ def test_the_cli_refuses_epochs_for_a_soup(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text("name: soup\ningredients: [a.yaml]\n")
     with pytest.raises(SystemExit, match="single runs"):
         main(["train", "--data", str(tmp_path), "--config", str(tmp_path / "s.yaml"), "--epochs", "3"])
+
+
+def test_a_weighted_soup_mixes_a_network_with_its_fine_tune(tmp_path: Path) -> None:
+    # WiSE-FT: (1 - alpha) of the parent, alpha of its fine-tune.
+    keras.utils.set_random_seed(3)
+    parent, child = build_classifier(TINY_ARCH), build_classifier(TINY_ARCH)
+    for mixed, wp, wc in zip(average_weights([parent, child], [0.25, 0.75]), parent.get_weights(), child.get_weights(),
+                             strict=True):
+        np.testing.assert_allclose(mixed, 0.25 * wp + 0.75 * wc, rtol=1e-5, atol=1e-7)
+    path = tmp_path / "wise.yaml"
+    path.write_text("name: wise\ningredients: [a.yaml, b.yaml]\nweights: [0.25, 0.75]\n"
+                    "targets: votes\nlogit_adjustment: true\nclear_faces_floor: 0.8\n")
+    config = SoupConfig.from_yaml(path)
+    assert config.weights == (0.25, 0.75) and config.ingredients == (tmp_path / "a.yaml", tmp_path / "b.yaml")
+    assert config.selection.targets == "votes" and config.selection.clear_faces_floor == 0.8
+    path.write_text("name: wise\ningredients: [a.yaml, b.yaml]\nweights: [0.5, 0.7]\n")
+    with pytest.raises(ValueError, match="summing to 1"):
+        SoupConfig.from_yaml(path)
+    path.write_text("name: wise\ningredients: [a.yaml, b.yaml]\nalpha: 0.5\n")
+    with pytest.raises(ValueError, match="unknown soup key"):
+        SoupConfig.from_yaml(path)

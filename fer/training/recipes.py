@@ -35,9 +35,11 @@ from fer.training.model import tta_network
 from fer.training.soup import SoupConfig, is_soup_config, make_soup
 from fer.training.trainer import (
     BEST_FILE,
+    BY_LABELS,
     CONFIG_FILE,
     HISTORY_FILE,
     METRICS_FILE,
+    Selection,
     TrainConfig,
     finalise,
     nested_networks,
@@ -120,9 +122,11 @@ def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     runs = [finished_run(path, data, out.parent) for path in config.ingredients]
     ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
-    make_soup(ingredients, to_model_input(data.train.images)).save(out / BEST_FILE)
-    record = {"name": config.name, "ingredients": [config_record(path) for path in config.ingredients]}
-    return _finalise_combined(out, record, runs, data)
+    make_soup(ingredients, to_model_input(data.train.images), config.weights).save(out / BEST_FILE)
+    record: dict = {"name": config.name, "ingredients": [config_record(path) for path in config.ingredients]}
+    if config.weights is not None:
+        record["weights"] = list(config.weights)
+    return _finalise_combined(out, record, runs, data, config.selection)
 
 
 def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -> dict:
@@ -138,12 +142,13 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     return _finalise_combined(out, record, runs, data)
 
 
-def _finalise_combined(out: Path, record: dict, runs: list[Path], data: FerData) -> dict:
+def _finalise_combined(out: Path, record: dict, runs: list[Path], data: FerData,
+                       selection: Selection = BY_LABELS) -> dict:
     """A soup's or an ensemble's run, its model saved: its config record, the curves of the runs it
     combines, then the TTA choice and the metrics, as for a single network."""
     (out / CONFIG_FILE).write_text(yaml.safe_dump(record, sort_keys=False))
     write_combined_history(runs, out / HISTORY_FILE)
-    return finalise(out, data, record["name"])
+    return finalise(out, data, record["name"], selection)
 
 
 def lineage(path: Path) -> set[str]:
@@ -182,7 +187,8 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
         single = read_config(path)
         # The saved network is the adjusted one already: finalise it as it is.
-        finalise(out, data, name, replace(single, logit_adjustment=False) if isinstance(single, TrainConfig) else None)
+        selection = single.selection if isinstance(single, TrainConfig | SoupConfig) else BY_LABELS
+        finalise(out, data, name, replace(selection, logit_adjustment=False))
     return runs
 
 

@@ -22,40 +22,63 @@ share once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import keras
 import numpy as np
+import yaml
 
-from fer.training.trainer import lists_configs, read_config_list
+from fer.training.trainer import BY_LABELS, Selection, lists_configs, read_config_list
 
 RECALIBRATION_BATCH = 256
+
+
+SELECTION_KEYS = {f.name for f in fields(Selection)}
 
 
 @dataclass(frozen=True)
 class SoupConfig:
     name: str
     ingredients: tuple[Path, ...]  # config files of runs fine-tuned from the same parent
+    # Each ingredient's share of the weights (they sum to 1); none: a uniform soup. Two ingredients,
+    # a network and its own fine-tune, weighted (1 - alpha, alpha) are WiSE-FT (Wortsman et al., 2022).
+    weights: tuple[float, ...] | None = None
+    selection: Selection = BY_LABELS
+
+    def __post_init__(self) -> None:
+        if self.weights is not None and (len(self.weights) != len(self.ingredients)
+                                         or min(self.weights) < 0 or abs(sum(self.weights) - 1) > 1e-6):
+            raise ValueError(f"{self.name}: weights must be one share per ingredient, summing to 1, got {self.weights}")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SoupConfig:
-        return cls(*read_config_list(path, "ingredients"))
+        """``name`` and ``ingredients``, and optionally ``weights`` and the selection keys of a
+        single run's config (``targets``, ``logit_adjustment``, ...: ``fer.training.trainer.Selection``)."""
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        options = {key: raw.pop(key) for key in list(raw) if key == "weights" or key in SELECTION_KEYS}
+        unknown = set(raw) - {"name", "ingredients"}
+        if unknown:
+            raise ValueError(f"{path}: unknown soup key(s) {sorted(unknown)}")
+        name, ingredients = read_config_list(path, "ingredients", extra=set(options))
+        weights = tuple(float(w) for w in options.pop("weights")) if "weights" in options else None
+        return cls(name, ingredients, weights, Selection(**options))
 
 
 def is_soup_config(path: str | Path) -> bool:
     return lists_configs(path, "ingredients")
 
 
-def average_weights(models: Sequence[keras.Model]) -> list[np.ndarray]:
-    """The element-wise mean of the models' weights; they must share one architecture."""
+def average_weights(models: Sequence[keras.Model], shares: Sequence[float] | None = None) -> list[np.ndarray]:
+    """The element-wise mean of the models' weights, weighted by ``shares`` where given; they must
+    share one architecture."""
     if not models:
         raise ValueError("a soup needs at least one ingredient")
     weights = [model.get_weights() for model in models]
     shapes = [[w.shape for w in ws] for ws in weights]
     if any(s != shapes[0] for s in shapes[1:]):
         raise ValueError("a soup's ingredients must share one architecture")
-    return [np.mean(layer, axis=0) for layer in zip(*weights, strict=True)]
+    return [np.average(layer, axis=0, weights=shares) for layer in zip(*weights, strict=True)]
 
 
 def recalibrate_batchnorm(model: keras.Model, images: np.ndarray, batch_size: int = RECALIBRATION_BATCH) -> None:
@@ -75,10 +98,10 @@ def recalibrate_batchnorm(model: keras.Model, images: np.ndarray, batch_size: in
             layer.momentum = momentum
 
 
-def make_soup(ingredients: Sequence[keras.Model], images: np.ndarray) -> keras.Model:
-    """A new classifier with the ingredients' mean weights, recalibrated on ``images``."""
+def make_soup(ingredients: Sequence[keras.Model], images: np.ndarray, shares: Sequence[float] | None = None) -> keras.Model:
+    """A new classifier with the ingredients' mean weights (weighted by ``shares``), recalibrated on ``images``."""
     soup = keras.models.clone_model(ingredients[0])
-    soup.set_weights(average_weights(ingredients))
+    soup.set_weights(average_weights(ingredients, shares))
     recalibrate_batchnorm(soup, images)
     return soup
 

@@ -66,6 +66,29 @@ TARGETS = ("labels", "votes")
 
 
 @dataclass(frozen=True)
+class Selection:
+    """How a finished run's shipped model is chosen on PublicTest: by FER2013's labels, or (for a
+    run that learnt FER+ votes, or a soup of such runs) by the FER+ majority, with the logit
+    adjustment's floor on the clear faces (``fer.training.calibrate``)."""
+
+    targets: str = "labels"
+    label_weight: float = 0.0  # the FER2013 label's share of the training targets: the prior's
+    logit_adjustment: bool = False
+    clear_faces_floor: float = 0.85
+
+    def __post_init__(self) -> None:
+        if self.targets not in TARGETS:
+            raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
+        if not 0.0 <= self.label_weight <= 1.0:
+            raise ValueError(f"label_weight must lie in 0..1, got {self.label_weight}")
+        if self.logit_adjustment and self.targets != "votes":
+            raise ValueError("logit_adjustment corrects the prior of FER+ votes: it needs targets: votes")
+
+
+BY_LABELS = Selection()  # chosen by FER2013's (or a folder's) labels
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     name: str = "vgg-small"
     seed: int = 42
@@ -101,19 +124,20 @@ class TrainConfig:
     # chosen on PublicTest (fer.training.calibrate), so that clear faces of rare classes are not
     # outvoted by the crowd's prior.
     logit_adjustment: bool = False
+    # ... its floor: the balanced accuracy PublicTest's clear faces (FER2013 and FER+ agree) must keep.
+    clear_faces_floor: float = 0.85
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         check_choices(self)
-        if self.targets not in TARGETS:
-            raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
-        if not 0.0 <= self.label_weight <= 1.0:
-            raise ValueError(f"label_weight must lie in 0..1, got {self.label_weight}")
-        if self.logit_adjustment and self.targets != "votes":
-            raise ValueError("logit_adjustment corrects the prior of FER+ votes: it needs targets: votes")
+        Selection(self.targets, self.label_weight, self.logit_adjustment, self.clear_faces_floor)  # checks its keys
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(self.targets, self.label_weight, self.logit_adjustment, self.clear_faces_floor)
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -148,12 +172,12 @@ class TrainConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-def read_config_list(path: str | Path, key: str) -> tuple[str, tuple[Path, ...]]:
+def read_config_list(path: str | Path, key: str, extra: frozenset[str] | set[str] = frozenset()) -> tuple[str, tuple[Path, ...]]:
     """A config that names other configs (an ensemble's ``members``, a soup's ``ingredients``): its
-    name, and the config files its ``key`` lists, resolved beside it."""
+    name, and the config files its ``key`` lists, resolved beside it. ``extra``: other keys it has."""
     path = Path(path)
     raw = yaml.safe_load(path.read_text()) or {}
-    if set(raw) != {"name", key} or not raw[key]:
+    if set(raw) - extra != {"name", key} or not raw[key]:
         raise ValueError(f"{path}: this config has exactly `name` and a non-empty `{key}` list")
     if not all(isinstance(entry, str) for entry in raw[key]):
         raise ValueError(f"{path}: `{key}` lists config files (a run's config.yaml writes them out in full; "
@@ -240,7 +264,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
         verbose=2,
     )
     dedupe_history(out / HISTORY_FILE)
-    return finalise(out, data, config.name, config)
+    return finalise(out, data, config.name, config.selection)
 
 
 def selection_split(data: FerData, targets: str = "labels") -> Split:
@@ -249,15 +273,13 @@ def selection_split(data: FerData, targets: str = "labels") -> Split:
     return data.val.by_majority() if targets == "votes" else data.val
 
 
-def finalise(out: Path, data: FerData, config_name: str, config: TrainConfig | None = None) -> dict:
+def finalise(out: Path, data: FerData, config_name: str, selection: Selection = BY_LABELS) -> dict:
     """Choose, on PublicTest only, whether the shipped model averages over mirrored (and shifted)
-    views (and, where ``config`` asks, its logit adjustment); save it as model.keras, its weights
-    in half precision, and write its metrics. Soups and ensembles have no ``config`` of their own:
-    they are chosen on FER2013's labels."""
-    targets = config.targets if config else "labels"
+    views (and, where ``selection`` asks, its logit adjustment); save it as model.keras, its
+    weights in half precision, and write its metrics."""
     best = keras.models.load_model(out / BEST_FILE, compile=False)
     candidates = {"none": best, "flip": with_tta(best), "flip+shift": with_tta(best, shifts=True)}
-    val = selection_split(data, targets)
+    val = selection_split(data, selection.targets)
     val_accuracy = {
         name: float((predict_split(model, val).argmax(axis=1) == val.labels).mean())
         for name, model in candidates.items()
@@ -265,8 +287,8 @@ def finalise(out: Path, data: FerData, config_name: str, config: TrainConfig | N
     choice = choose_tta(val_accuracy)
     logger.info("PublicTest accuracy by test-time augmentation: %s -> %s", val_accuracy, choice)
     shipped, adjustment = candidates[choice], None
-    if config is not None and config.logit_adjustment:
-        shipped, adjustment = _logit_adjusted(best, choice, data, config)
+    if selection.logit_adjustment:
+        shipped, adjustment = _logit_adjusted(best, choice, data, selection)
     # The numbers are those of the file as saved, with its weights in half precision.
     save_half_precision(shipped, out / MODEL_FILE)
     report = evaluate_model(keras.models.load_model(out / MODEL_FILE, compile=False), data)
@@ -282,7 +304,7 @@ def finalise(out: Path, data: FerData, config_name: str, config: TrainConfig | N
     return report
 
 
-def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: TrainConfig) -> tuple[keras.Model, dict]:
+def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selection) -> tuple[keras.Model, dict]:
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views; the record."""
     from fer.training.calibrate import adjusted, choose_tau
 
@@ -290,9 +312,10 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: TrainCon
     prior = targets.mean(axis=0)
     views = {"none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}[tta]
     tau, scores = choose_tau(best, prior, data.val.by_majority(), data.val.certain(),
-                             lambda model, split: predict_split(views(model), split))
+                             lambda model, split: predict_split(views(model), split), config.clear_faces_floor)
     record = {"tau": tau, "prior": prior.round(4).tolist(), "public_test": [asdict(s) for s in scores],
-              "rule": "the tau with the best mean of PublicTest FER+ majority accuracy and certain-face balanced accuracy"}
+              "rule": f"the most PublicTest FER+ majority accuracy among the tau whose clear faces' balanced accuracy "
+                      f"on PublicTest is at least {config.clear_faces_floor}"}
     logger.info("logit adjustment: tau %.1f", tau)
     return views(adjusted(best, prior, tau)), record
 
