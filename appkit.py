@@ -65,8 +65,10 @@ def thorough_help() -> str:
     quick, thorough = read_report("metrics.json"), read_report("metrics_thorough.json")
     if quick and thorough:
         # Both splits: the choice was made on PublicTest, and PrivateTest says how far it carried.
-        text += " FER2013 accuracy, ten views against two: " + ", ".join(
-            f"{split} {thorough[key]['accuracy']:.1%} against {quick[key]['accuracy']:.1%}"
+        label_set, pick = ("FER+ majority", lambda m: m["ferplus"]) if "ferplus" in quick and "ferplus" in thorough \
+            else ("FER2013", lambda m: m)
+        text += f" {label_set} accuracy, ten views against two: " + ", ".join(
+            f"{split} {pick(thorough)[key]['accuracy']:.1%} against {pick(quick)[key]['accuracy']:.1%}"
             for key, split in (("public_test", "PublicTest"), ("private_test", "PrivateTest")))
         text += "."
     return text

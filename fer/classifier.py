@@ -36,8 +36,8 @@ class EmotionClassifier:
     ``run`` is the model (the served LiteRT file, or any predictor with that contract). With
     ``thorough`` each face is read at its four 2-pixel shifts too (``fer.views``), each through the
     model's own face-and-mirror-image average: ten views, about four times the time per face, for
-    bulk labelling rather than live video. Measured on the shipped model: 0.6 points better on
-    PublicTest, level on PrivateTest (README, model card).
+    bulk labelling rather than live video. The shipped model's scores with it:
+    ``models/metrics_thorough.json`` (``docs/model-card.md``).
     """
 
     def __init__(self, run: Predictor, thorough: bool = False) -> None:
