@@ -98,10 +98,11 @@ def _baselines(args: argparse.Namespace) -> int:
     from fer.datasets import load_fer
     from fer.training.baselines import run_baselines
 
-    report = run_baselines(load_fer(args.data))
+    report = run_baselines(load_fer(args.data, votes=_votes_path(args.data, args.votes)))
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     for name, row in report.items():
-        print(f"{name:14s} PrivateTest accuracy {row['private_test_accuracy']:.4f}  macro-F1 {row['private_test_macro_f1']:.4f}")
+        plus = f"  FER+ majority accuracy {row['ferplus_private_test_accuracy']:.4f}" if "ferplus_private_test_accuracy" in row else ""
+        print(f"{name:14s} PrivateTest accuracy {row['private_test_accuracy']:.4f}  macro-F1 {row['private_test_macro_f1']:.4f}{plus}")
     return 0
 
 

@@ -42,7 +42,8 @@ def adjusted(network: keras.Model, prior: np.ndarray, tau: float) -> keras.Model
     copy = keras.models.clone_model(network)
     copy.set_weights(network.get_weights())
     layer = copy.get_layer(OUTPUT_LAYER)
-    layer.bias.assign(layer.bias.numpy() - tau * np.log(prior).astype(np.float32))
+    # A class no training vote named would get an infinite shift: floor its share instead.
+    layer.bias.assign(layer.bias.numpy() - tau * np.log(np.maximum(prior, 1e-6)).astype(np.float32))
     return copy
 
 
