@@ -190,6 +190,12 @@ def test_baselines_beat_chance_on_separable_faces() -> None:
     accuracy = {name: row["private_test_accuracy"] for name, row in report.items()}
     assert min(accuracy.values()) > 0.65, accuracy  # chance is 0.5
     assert accuracy["HOG + SVM"] > 0.95, accuracy  # orientation is exactly what HOG measures
+    assert "ferplus_private_test_accuracy" not in report["HOG + SVM"]  # no votes read
+
+    # With votes, the same answers are scored against the FER+ majority too (the faces with one).
+    voted = run_baselines(with_votes(data))
+    assert voted["HOG + SVM"]["private_test_accuracy"] == report["HOG + SVM"]["private_test_accuracy"]
+    assert 0 <= voted["HOG + SVM"]["ferplus_private_test_accuracy"] <= 1
 
 
 def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras.Model) -> None:
