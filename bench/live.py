@@ -102,16 +102,10 @@ def stamp(rgb: np.ndarray, index: int) -> None:
         rgb[height - STRIP :, x0:x1] = 255 if on else 0
 
 
-def rss_mib(pid: int) -> float:
+def status_mib(pid: int, field: str) -> float:
+    """A memory line of /proc/PID/status in MiB: ``VmRSS`` (now) or ``VmHWM`` (the peak)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -146,14 +140,14 @@ def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warm
             while (elapsed := time.monotonic() - start) < seconds:
                 time.sleep(1.0)
                 states = [page.evaluate("() => window.__fer") for page in pages]
-                samples.append({"t_s": round(elapsed + 1, 1), "rss_mib": round(rss_mib(server.pid), 1),
+                samples.append({"t_s": round(elapsed + 1, 1), "rss_mib": round(status_mib(server.pid, "VmRSS"), 1),
                                 **{f"fresh_{i}": s["fresh"] for i, s in enumerate(states)},
                                 **{f"presented_{i}": s["presented"] for i, s in enumerate(states)}})
             shown = [page.evaluate("() => document.querySelector('[data-testid=\"stMetricValue\"]')?.textContent")
                      for page in pages]
         finally:
             browser.close()
-        peak = peak_rss_mib(server.pid)
+        peak = status_mib(server.pid, "VmHWM")
     if curve is not None:
         with curve.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(samples[0]))

@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 from fer.datasets import FerData
 from fer.emotions import FACE_SIZE
 from fer.metrics import score
-from fer.votes import NO_LABEL
+from fer.training.evaluate import score_against_majority
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,7 @@ def run_baselines(data: FerData) -> dict[str, dict[str, float | str]]:
             row[f"{key}_accuracy"] = round(metrics.accuracy, 4)
             row[f"{key}_macro_f1"] = round(metrics.macro_f1, 4)
             if split.votes is not None:  # the same answers, against the ten annotators' majority
-                majority = split.majority()
-                labelled = majority != NO_LABEL
-                plus = score(majority[labelled], predicted[labelled])
+                plus = score_against_majority(split, predicted)
                 row[f"ferplus_{key}_accuracy"] = round(plus.accuracy, 4)
                 row[f"ferplus_{key}_macro_f1"] = round(plus.macro_f1, 4)
         logger.info("%s: PrivateTest accuracy %.4f (fit %.0f s)", baseline.name, row["private_test_accuracy"], fit_seconds)

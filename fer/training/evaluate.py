@@ -22,7 +22,7 @@ from fer.classifier import RUNTIMES, EmotionClassifier, Runtime
 from fer.datasets import FerData, Split
 from fer.emotions import EMOTIONS
 from fer.imaging import to_model_input
-from fer.metrics import score
+from fer.metrics import SplitMetrics, score
 from fer.votes import NO_LABEL, agreement
 
 SPLITS = (("public_test", "val"), ("private_test", "test"))
@@ -68,6 +68,13 @@ def evaluate_model(model: keras.Model, data: FerData, runtime: Runtime = "keras"
     return report_from_predictions(data, {split: predict(getattr(data, split)) for _, split in SPLITS}, runtime)
 
 
+def score_against_majority(split: Split, predicted: np.ndarray) -> SplitMetrics:
+    """``predicted`` class indices scored against the FER+ majority, on the faces that have one."""
+    majority = split.majority()
+    labelled = majority != NO_LABEL
+    return score(majority[labelled], predicted[labelled])
+
+
 def report_from_predictions(data: FerData, probabilities: dict[str, np.ndarray], runtime: str) -> dict:
     """The metrics report from each split's probabilities (keyed ``val``, ``test``)."""
     report: dict = {"emotions": list(EMOTIONS), "runtime": runtime}
@@ -80,7 +87,7 @@ def report_from_predictions(data: FerData, probabilities: dict[str, np.ndarray],
         labelled = majority != NO_LABEL
         certain = split.labels == majority
         report.setdefault("ferplus", {})[key] = {
-            **asdict(score(majority[labelled], predicted[labelled])),
+            **asdict(score_against_majority(split, predicted)),
             "faces": int(labelled.sum()), "left_out": int((~labelled).sum()),
         }
         certain_scores = score(split.labels[certain], predicted[certain])
