@@ -69,7 +69,7 @@ def run_baselines(data: FerData) -> dict[str, dict[str, float | str]]:
             row[f"{key}_accuracy"] = round(metrics.accuracy, 4)
             row[f"{key}_macro_f1"] = round(metrics.macro_f1, 4)
             if split.votes is not None:  # the same answers, against the ten annotators' majority
-                plus = score_against_majority(split, predicted)
+                plus = score_against_majority(split.majority(), predicted)
                 row[f"ferplus_{key}_accuracy"] = round(plus.accuracy, 4)
                 row[f"ferplus_{key}_macro_f1"] = round(plus.macro_f1, 4)
         logger.info("%s: PrivateTest accuracy %.4f (fit %.0f s)", baseline.name, row["private_test_accuracy"], fit_seconds)

@@ -68,9 +68,9 @@ def evaluate_model(model: keras.Model, data: FerData, runtime: Runtime = "keras"
     return report_from_predictions(data, {split: predict(getattr(data, split)) for _, split in SPLITS}, runtime)
 
 
-def score_against_majority(split: Split, predicted: np.ndarray) -> SplitMetrics:
-    """``predicted`` class indices scored against the FER+ majority, on the faces that have one."""
-    majority = split.majority()
+def score_against_majority(majority: np.ndarray, predicted: np.ndarray) -> SplitMetrics:
+    """``predicted`` class indices scored against the FER+ majority labels (``Split.majority``), on
+    the faces that have one."""
     labelled = majority != NO_LABEL
     return score(majority[labelled], predicted[labelled])
 
@@ -87,7 +87,7 @@ def report_from_predictions(data: FerData, probabilities: dict[str, np.ndarray],
         labelled = majority != NO_LABEL
         certain = split.labels == majority
         report.setdefault("ferplus", {})[key] = {
-            **asdict(score_against_majority(split, predicted)),
+            **asdict(score_against_majority(majority, predicted)),
             "faces": int(labelled.sum()), "left_out": int((~labelled).sum()),
         }
         certain_scores = score(split.labels[certain], predicted[certain])
