@@ -45,7 +45,7 @@ class EmotionClassifier:
         self.thorough = thorough
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_MODEL, thorough: bool = False) -> EmotionClassifier:
+    def load(cls, path: str | Path = DEFAULT_MODEL, thorough: bool = False, threads: int = 2) -> EmotionClassifier:
         """A ``.tflite`` file as served; a ``.keras`` file is exported to LiteRT with int8 weights
         first, in memory (that needs the training half's TensorFlow: seconds, not milliseconds)."""
         path = Path(path)
@@ -56,9 +56,15 @@ class EmotionClassifier:
             from fer.training.export import litert_from_keras_file
 
             return cls(litert_from_keras_file(path), thorough)
-        model = LiteRTModel.from_file(path)
+        logger.info("loading %s (%d kB)", path, path.stat().st_size // 1024)
+        return cls.from_litert(path.read_bytes(), thorough, threads, source=str(path))
+
+    @classmethod
+    def from_litert(cls, content: bytes, thorough: bool = False, threads: int = 2, source: str = "the model") -> EmotionClassifier:
+        """A served LiteRT file's bytes (what a cluster's workers receive instead of a path)."""
+        model = LiteRTModel(content, threads)
         if model.input_shape != (FACE_SIZE, FACE_SIZE, 1) or model.output_shape != (NUM_CLASSES,):
-            raise ValueError(f"{path} maps {model.input_shape} -> {model.output_shape} per face; the contract is "
+            raise ValueError(f"{source} maps {model.input_shape} -> {model.output_shape} per face; the contract is "
                              f"{(FACE_SIZE, FACE_SIZE, 1)} -> {(NUM_CLASSES,)}")
         return cls(model, thorough)
 

@@ -15,6 +15,7 @@ from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, RUNTIMES
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
 
 DEFAULT_OUT = Path("runs")
+ENGINES = ("local", "ray")
 VOTES_HELP = ("FER+ ten-annotator votes for the FER2013 CSV, row for row (default: the config's votes_file, "
               "ferplus.csv.gz, beside --data, where it is there)")
 THOROUGH_HELP = ("average each face over ten views (the face, its four 2-pixel shifts, and the mirror image "
@@ -34,8 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     label = commands.add_parser("label", help="label the faces in images, folders and videos")
-    label.add_argument("paths", nargs="+", type=Path, help="image files, video files or folders")
-    label.add_argument("--out", type=Path, help="write one CSV row per face here (default: print a summary)")
+    label.add_argument("paths", nargs="+", help="image files, video files, folders, globs (quoted: 'photos/**/*.jpg') "
+                       "or URIs that pyarrow reads (s3://bucket/prefix, gs://..., file:///...)")
+    label.add_argument("--out", type=Path, help="write one row per face here, .csv or .parquet; run again with the same "
+                       "--out to label only the files not in it yet (default: print a summary)")
+    label.add_argument("--engine", choices=ENGINES, default="local",
+                       help="local: this process; ray: a Ray Data job, one worker per CPU of a cluster, writing --out "
+                            "as a folder of part files. Ray labels images only: videos stay with the local engine")
+    label.add_argument("--address", help="(ray) a running cluster to join, e.g. auto or ray://head:10001 "
+                       "(default: start one on this machine)")
+    label.add_argument("--workers", type=int, metavar="N", help="(ray) labelling workers, one CPU each "
+                       "(default: one per CPU of the cluster)")
     label.add_argument("--annotated", type=Path, metavar="DIR", help="also write annotated copies here")
     label.add_argument("--every", type=int, default=1, metavar="K", help="analyse every K-th video frame")
     label.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS)
@@ -107,16 +117,45 @@ def _baselines(args: argparse.Namespace) -> int:
 
 
 def _label(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from fer.labelling import BulkLabeller, expand_inputs, rows_to_frame
-    from fer.pipeline import load_pipeline
+    from fer.imaging import IMAGE_SUFFIXES
+    from fer.scale.results import labelled_files, output_format
+    from fer.sources import MEDIA_SUFFIXES, list_sources
 
     if args.every < 1:
         raise SystemExit("--every must be 1 or more")
-    files = expand_inputs(args.paths)
+    if args.engine == "local" and (args.address or args.workers):
+        raise SystemExit("--address and --workers go with --engine ray")
+    if args.out is not None:
+        try:
+            output_format(args.out)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+    # Folders and globs give Ray their images only: videos stay with the local engine.
+    files = list_sources(args.paths, IMAGE_SUFFIXES if args.engine == "ray" else MEDIA_SUFFIXES)
     if not files:
         raise SystemExit("no image or video files found in the given paths")
+    done = labelled_files(args.out) if args.out is not None else set()
+    todo = [f for f in files if f not in done]
+    if done:
+        print(f"{len(files) - len(todo)} of {len(files)} file(s) already labelled in {args.out}: skipped "
+              "(delete it to label them again)")
+    failed = _label_on_ray(todo, args) if args.engine == "ray" else _label_locally(todo, args)
+    if failed:
+        print(f"{len(failed)} of {len(todo)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _label_locally(files: list[str], args: argparse.Namespace) -> list[str]:
+    """Label in this process; the names of the files that failed."""
+    from tqdm import tqdm
+
+    from fer.labelling import BulkLabeller, rows_to_frame
+    from fer.pipeline import load_pipeline
+    from fer.scale.results import append_local
+
+    if not files:
+        return []
     pipeline = load_pipeline(args.detector, args.model, args.min_score, thorough=args.thorough)
     with tqdm(total=len(files), unit="file", disable=len(files) < 2) as bar, \
             tqdm(unit="frame", leave=False, disable=None) as frames:
@@ -128,17 +167,38 @@ def _label(args: argparse.Namespace) -> int:
 
         labeller = BulkLabeller(pipeline, args.every, args.annotated, on_video_progress=video_progress)
         rows = list(labeller.label(files, on_file=lambda _: bar.update()))
-    table = rows_to_frame(rows)
     if args.out:
-        table.to_csv(args.out, index=False)
-        print(f"wrote {len(table)} rows to {args.out}")
+        try:
+            append_local(rows, args.out)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+        print(f"wrote {len(rows)} rows to {args.out}")
     else:
+        table = rows_to_frame(rows)
         print(table[["file", "frame", "face", "x", "y", "w", "h", "emotion", "confidence", "status"]].to_string(index=False))
-    failed = sorted({row.file for row in rows if row.failed})
-    if failed:
-        print(f"{len(failed)} of {len(files)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    return sorted({row.file for row in rows if row.failed})
+
+
+def _label_on_ray(files: list[str], args: argparse.Namespace) -> list[str]:
+    """Label as a Ray Data job; the names of the files that failed."""
+    from fer.sources import suffix
+    from fer.video import VIDEO_SUFFIXES
+
+    if args.out is None:
+        raise SystemExit("--engine ray writes its rows with Ray's writers: name an --out (.parquet or .csv)")
+    if args.annotated is not None:
+        raise SystemExit("--annotated goes with the local engine: a cluster's workers write rows only")
+    videos = [f for f in files if suffix(f) in VIDEO_SUFFIXES]
+    if videos:
+        raise SystemExit(f"--engine ray labels images; label these video(s) with --engine local: {', '.join(videos)}")
+    if args.model.suffix != ".tflite":
+        raise SystemExit("--engine ray serves a LiteRT file: export the model first (`python -m fer export`)")
+    from fer.scale.ray_engine import LabelSettings, RayJob, label_with_ray
+
+    settings = LabelSettings(args.model.read_bytes(), args.detector, args.min_score, args.thorough)
+    summary = label_with_ray(files, settings, args.out, RayJob(args.address, args.workers))
+    print(f"wrote {summary.rows} rows for {summary.files} file(s) to {args.out}")
+    return summary.failed
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -230,12 +230,13 @@ class HaarDetector:
 DETECTORS = ("blazeface-full", "blazeface-short", "haar")
 
 
-def make_detector(name: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE) -> FaceDetector:
-    """A detector by name, one of :data:`DETECTORS`."""
+def make_detector(name: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE, threads: int = 2) -> FaceDetector:
+    """A detector by name, one of :data:`DETECTORS`; ``threads`` for its interpreter (one per
+    worker where workers already fill the cores)."""
     if name == "blazeface-short":
-        return BlazeFaceDetector(SHORT_RANGE, min_score=min_score)
+        return BlazeFaceDetector(SHORT_RANGE, min_score=min_score, num_threads=threads)
     if name == "blazeface-full":
-        return BlazeFaceDetector(FULL_RANGE, min_score=min_score)
+        return BlazeFaceDetector(FULL_RANGE, min_score=min_score, num_threads=threads)
     if name == "haar":
         return HaarDetector()
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")

@@ -13,8 +13,9 @@ import pandas as pd
 
 from fer.annotate import annotate
 from fer.emotions import EMOTIONS
-from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image, read_image, rgb_to_bgr
+from fer.imaging import ImageError, decode_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
+from fer.sources import is_uri, list_sources, read_bytes, suffix
 from fer.types import FacePrediction, FrameResult
 from fer.uploads import Rejected, Upload, expand_uploads
 from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
@@ -88,21 +89,16 @@ def label_image_bytes(name: str, data: bytes, pipeline: EmotionPipeline) -> Labe
     return LabelledImage(name, rgb, pipeline.analyse(rgb))
 
 
-def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders replaced by the image and video files under them (sorted)."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
-            )
-        else:
-            files.append(path)
-    return files
+def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
+    """Files as given, folders and globs replaced by the image and video files under them (sorted);
+    URIs that pyarrow's filesystems read (``fer.sources``)."""
+    return list_sources(paths)
 
 
 class BulkLabeller:
-    """Labels files one by one; ``annotated_dir`` receives an annotated copy of each."""
+    """Labels files (paths or URIs) one by one; ``annotated_dir`` receives an annotated copy of each.
+    Each file's rows, error rows included, are the same whichever engine runs this
+    (``fer.scale.ray_engine`` runs it in each worker)."""
 
     def __init__(
         self,
@@ -118,37 +114,40 @@ class BulkLabeller:
         if annotated_dir is not None:
             annotated_dir.mkdir(parents=True, exist_ok=True)
 
-    def label(self, files: list[Path], on_file: Callable[[Path], None] | None = None) -> Iterator[LabelRow]:
-        for file in files:
+    def label(self, files: Iterable[str | Path], on_file: Callable[[str], None] | None = None) -> Iterator[LabelRow]:
+        for file in map(str, files):
             try:
-                if file.suffix.lower() in VIDEO_SUFFIXES:
+                if suffix(file) in VIDEO_SUFFIXES:
                     yield from self._label_video(file)
                 else:
                     yield from self._label_image(file)
             except (ImageError, VideoError) as exc:
                 logger.error("%s: %s", file, exc)
-                yield LabelRow(str(file), f"error: {exc}")
+                yield LabelRow(file, f"error: {exc}")
             if on_file is not None:
                 on_file(file)
 
-    def _label_image(self, file: Path) -> list[LabelRow]:
-        rgb = read_image(str(file))
+    def _label_image(self, file: str) -> list[LabelRow]:
+        rgb = decode_image(read_bytes(file))
         faces = self.pipeline.analyse(rgb)
         if self.annotated_dir is not None:
             cv2.imwrite(str(self._annotated_path(file, ".jpg")), rgb_to_bgr(annotate(rgb, faces)))
-        return face_rows(str(file), FrameResult(faces), is_video=False)
+        return face_rows(file, FrameResult(faces), is_video=False)
 
-    def _label_video(self, file: Path) -> list[LabelRow]:
+    def _label_video(self, file: str) -> list[LabelRow]:
+        if is_uri(file):
+            raise VideoError("videos are read from local files only: copy it here first")
         annotated = self._annotated_path(file, ".mp4") if self.annotated_dir is not None else None
         analysis = analyse_video(file, self.pipeline, self.every, annotated, self.on_video_progress)
         return [row for result in analysis.frames for row in face_rows(str(file), result, is_video=True)]
 
-    def _annotated_path(self, file: Path, suffix: str) -> Path:
+    def _annotated_path(self, file: str, suffix: str) -> Path:
         assert self.annotated_dir is not None
-        candidate = self.annotated_dir / f"{file.stem}{suffix}"
+        stem = Path(file.rsplit("/", 1)[-1]).stem
+        candidate = self.annotated_dir / f"{stem}{suffix}"
         n = 1
         while candidate.exists():  # two inputs with one name must not overwrite each other
-            candidate = self.annotated_dir / f"{file.stem}-{n}{suffix}"
+            candidate = self.annotated_dir / f"{stem}-{n}{suffix}"
             n += 1
         return candidate
 

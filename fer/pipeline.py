@@ -39,8 +39,9 @@ def load_pipeline(
     min_score: float = DEFAULT_MIN_SCORE,
     align: bool = True,
     thorough: bool = False,
+    threads: int = 2,
 ) -> EmotionPipeline:
     """The shipped model behind the named detector; call once and reuse. ``thorough``: see
-    ``EmotionClassifier``."""
-    classifier = EmotionClassifier.load(model, thorough)
-    return EmotionPipeline(make_detector(detector, min_score), classifier, align)
+    ``EmotionClassifier``; ``threads``: each interpreter's."""
+    classifier = EmotionClassifier.load(model, thorough, threads)
+    return EmotionPipeline(make_detector(detector, min_score, threads), classifier, align)

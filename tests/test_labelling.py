@@ -25,7 +25,7 @@ def labeller_inputs(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def test_expand_inputs_lists_media_files_of_folders(labeller_inputs: Path) -> None:
-    names = [p.name for p in expand_inputs([labeller_inputs])]
+    names = [Path(p).name for p in expand_inputs([labeller_inputs])]
     assert names == sorted(names) and "readme.txt" not in names and len(names) == 6
 
 
