@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     label = commands.add_parser("label", help="label the faces in images, folders and videos")
     label.add_argument("paths", nargs="+", help="image files, video files, folders, globs (quoted: 'photos/**/*.jpg') "
                        "or URIs that pyarrow reads (s3://bucket/prefix, gs://..., file:///...)")
-    label.add_argument("--out", type=Path, help="write one row per face here, .csv or .parquet; run again with the same "
-                       "--out to label only the files not in it yet (default: print a summary)")
+    label.add_argument("--out", help="write one row per face here, .csv or .parquet (with --engine ray a folder of parts, "
+                       "a path or a URI); run again with the same --out to label only the files not in it yet "
+                       "(default: print a summary)")
     label.add_argument("--engine", choices=ENGINES, default="local",
                        help="local: this process; ray: a Ray Data job, one worker per CPU of a cluster, writing --out "
                             "as a folder of part files. Ray labels images only: videos stay with the local engine")
@@ -119,12 +120,14 @@ def _baselines(args: argparse.Namespace) -> int:
 def _label(args: argparse.Namespace) -> int:
     from fer.imaging import IMAGE_SUFFIXES
     from fer.scale.results import labelled_files, output_format
-    from fer.sources import MEDIA_SUFFIXES, list_sources
+    from fer.sources import MEDIA_SUFFIXES, is_uri, list_sources
 
     if args.every < 1:
         raise SystemExit("--every must be 1 or more")
     if args.engine == "local" and (args.address or args.workers):
         raise SystemExit("--address and --workers go with --engine ray")
+    if args.engine == "local" and args.out is not None and is_uri(args.out):
+        raise SystemExit("the local engine writes a local file: --out on object storage goes with --engine ray")
     if args.out is not None:
         try:
             output_format(args.out)
@@ -169,7 +172,7 @@ def _label_locally(files: list[str], args: argparse.Namespace) -> list[str]:
         rows = list(labeller.label(files, on_file=lambda _: bar.update()))
     if args.out:
         try:
-            append_local(rows, args.out)
+            append_local(rows, Path(args.out))
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
         print(f"wrote {len(rows)} rows to {args.out}")

@@ -82,6 +82,16 @@ def suffix(path: str) -> str:
     return Path(path.rsplit("/", 1)[-1]).suffix.lower()
 
 
+def exists(path: str) -> bool:
+    """Whether a path or a URI names a file or a folder."""
+    if not is_uri(path):
+        return Path(path).exists()
+    from pyarrow import fs as pafs
+
+    filesystem, inner = _filesystem(path)
+    return filesystem.get_file_info(inner).type != pafs.FileType.NotFound
+
+
 def read_bytes(source: str) -> bytes:
     """A file's or a URI's bytes; ImageError with the reason where it cannot be read."""
     try:

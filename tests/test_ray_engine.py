@@ -40,7 +40,7 @@ def photos(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def rows(out: Path) -> pd.DataFrame:
+def rows(out: str | Path) -> pd.DataFrame:
     return read_results(out).sort_values(["file", "face"], na_position="first").reset_index(drop=True)
 
 
@@ -59,20 +59,21 @@ def test_both_engines_write_the_same_rows(photos: Path, tmp_path: Path) -> None:
 
 
 def test_a_rerun_labels_only_the_files_not_in_the_output_yet(photos: Path, media: Path, tmp_path: Path, capsys) -> None:
-    out = tmp_path / "rows.csv"
-    assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", str(out)]) == 1
+    out = f"file://{tmp_path}/rows.csv"  # a URI, read and written through pyarrow like s3:// would be
+    assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", out]) == 1
+    assert (tmp_path / "rows.csv").is_dir()
     first = rows(out)
     assert sorted(Path(f).name for f in first.file.unique()) == ["couple.jpg", "fake.jpg", "justin.jpg", "no-faces.jpg",
                                                               "portrait.jpg", "truncated.jpg"]
     shutil.copy(media / "justin.jpg", photos / "again.jpg")
     try:
-        assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", str(out)]) == 0
+        assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", out]) == 0
     finally:
         (photos / "again.jpg").unlink()
     assert "6 of 7 file(s) already labelled" in capsys.readouterr().out
     second = rows(out)
     assert len(second) == len(first) + 1 and second.file.str.endswith("again.jpg").sum() == 1
-    assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", str(out)]) == 0  # nothing left to do
+    assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", out]) == 0  # nothing left to do
 
 
 def test_ray_refuses_what_it_cannot_do(media: Path, tmp_path: Path) -> None:
@@ -84,6 +85,8 @@ def test_ray_refuses_what_it_cannot_do(media: Path, tmp_path: Path) -> None:
         main(["label", str(media / "justin.jpg"), "--engine", "ray", "--out", str(tmp_path / "a.csv"), "--annotated", str(tmp_path)])
     with pytest.raises(SystemExit, match="go with --engine ray"):
         main(["label", str(media / "justin.jpg"), "--workers", "2"])
+    with pytest.raises(SystemExit, match="object storage goes with --engine ray"):
+        main(["label", str(media / "justin.jpg"), "--out", "s3://bucket/rows.parquet"])
 
 
 def test_the_app_and_the_local_labeller_never_import_ray(media: Path, tmp_path: Path) -> None:

@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 OBJECT_STORE_BYTES = 256 * 1024**2
 
 
+ROWS_PER_FILE = 50_000
+
+
 @dataclass(frozen=True)
 class LabelSettings:
     """What every worker builds its pipeline from; the model travels as bytes, so that a cluster's
@@ -47,7 +50,7 @@ class LabelSettings:
 class RayJob:
     address: str | None = None  # a running cluster ("ray://host:10001", "auto"); None: start one here
     workers: int | None = None  # actors in the pool; None: one per CPU of the cluster
-    batch_size: int = 16
+    batch_size: int = 64
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,9 @@ def connect(address: str | None, cpus: int | None = None, object_store_bytes: in
     logger.info("Ray cluster: %s", ray.cluster_resources())
 
 
-def label_with_ray(files: list[str], settings: LabelSettings, out: Path, job: RayJob = RayJob()) -> JobSummary:
+def label_with_ray(files: list[str], settings: LabelSettings, out: str, job: RayJob = RayJob()) -> JobSummary:
     """Label ``files`` (names from ``fer.sources.list_sources``; images: the caller keeps videos
-    to the local engine) into ``out``, a folder of Parquet or CSV parts that may hold earlier
+    to the local engine) into ``out``, a folder (a path or a URI) of Parquet or CSV parts that may hold earlier
     runs' parts already (``fer.scale.results.labelled_files`` says which files to skip)."""
     fmt = output_format(out)
     todo = list(dict.fromkeys(files))
@@ -110,12 +113,13 @@ def label_with_ray(files: list[str], settings: LabelSettings, out: Path, job: Ra
         LabelWorker, fn_constructor_kwargs={"settings": settings}, batch_size=job.batch_size,
         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, batch_format="numpy",
     )
-    # Writing a block of rows is light I/O: no CPU reserved, or it would wait for a worker's.
+    # Writing rows is light I/O: no CPU reserved, or it would wait for a worker's. Files of many
+    # batches each, so that a million photos make tens of files, not tens of thousands.
     light = {"num_cpus": 0}
     if fmt == "parquet":
-        rows.write_parquet(str(out), schema=ROW_SCHEMA, ray_remote_args=light)
+        rows.write_parquet(out, schema=ROW_SCHEMA, ray_remote_args=light, min_rows_per_file=ROWS_PER_FILE)
     else:
-        rows.write_csv(str(out), ray_remote_args=light)
+        rows.write_csv(out, ray_remote_args=light, min_rows_per_file=ROWS_PER_FILE)
     written = read_results(out, ["file", "status"])
     written = written[written["file"].isin(set(todo))]
     failed = sorted(set(written.loc[written["status"].str.startswith("error"), "file"]))

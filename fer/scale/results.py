@@ -2,8 +2,8 @@
 (a Ray job writes many) and its re-runs append to one table, and what a re-run may skip.
 
 ``--out`` ending in ``.csv`` or ``.parquet``: the local engine writes one file there, a Ray job a
-folder of part files by that name (Ray's writers), which pandas and pyarrow read as one table
-(``pd.read_parquet("results.parquet")``).
+folder of part files by that name (Ray's writers; a path, or a URI such as ``s3://bucket/rows.parquet``),
+which pandas and pyarrow read as one table (``pd.read_parquet("results.parquet")``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from fer.emotions import EMOTIONS
 from fer.labelling import LabelRow, rows_to_frame
+from fer.sources import exists, suffix
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,10 @@ ROW_SCHEMA = pa.schema(
 )
 
 
-def output_format(out: Path) -> str:
-    if out.suffix.lower() not in FORMATS:
+def output_format(out: str | Path) -> str:
+    if suffix(str(out)) not in FORMATS:
         raise ValueError(f"{out}: the output must end in {' or '.join(FORMATS)}")
-    return out.suffix.lower()[1:]
+    return suffix(str(out))[1:]
 
 
 def rows_to_table(rows: Iterable[LabelRow]) -> pa.Table:
@@ -44,8 +45,8 @@ def rows_to_table(rows: Iterable[LabelRow]) -> pa.Table:
     return pa.Table.from_pylist([row.flat() for row in rows], schema=ROW_SCHEMA)
 
 
-def read_results(out: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """The rows in ``out``, a file or a Ray job's folder of parts, in the one schema."""
+def read_results(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows in ``out``, a file or a Ray job's folder of parts (a path or a URI), in the one schema."""
     import pyarrow.dataset as ds
 
     fmt = output_format(out)
@@ -61,10 +62,10 @@ def _csv_types():  # -> pyarrow.csv.ConvertOptions
     return csv.ConvertOptions(column_types=ROW_SCHEMA, strings_can_be_null=True)
 
 
-def labelled_files(out: Path) -> set[str]:
+def labelled_files(out: str | Path) -> set[str]:
     """The files that already have rows in ``out`` (error rows included: a corrupt file stays
     corrupt; delete the output to label everything again). Empty where ``out`` is not there."""
-    if not out.exists():
+    if not exists(str(out)):
         return set()
     return set(read_results(out, ["file"])["file"])
 
