@@ -73,9 +73,14 @@ def _list_uri(uri: str, suffixes: Collection[str]) -> list[str]:
     files = sorted(
         f.path for f in listed
         if f.type == pafs.FileType.File and Path(f.path).suffix.lower() in suffixes
-        and (glob_at < 0 or fnmatch.fnmatchcase(f.path, path))
+        and (glob_at < 0 or _glob_match(f.path, path))
     )
     return [scheme + f for f in files]
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    """fnmatch, with ``**/`` also matching no folder at all, as in ``glob(recursive=True)``."""
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
 
 
 def suffix(path: str) -> str:

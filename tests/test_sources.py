@@ -41,6 +41,7 @@ def test_uris_are_listed_and_read_through_pyarrow(tree: Path) -> None:
     listed = list_sources([uri])
     assert listed[0] == f"file://{tree}/a.jpg" and all(is_uri(p) for p in listed) and len(listed) == 5
     assert [p.rsplit("/", 1)[1] for p in list_sources([f"{uri}/sub/*.jpg"])] == ["c.jpg"]
+    assert [p.rsplit("/", 1)[1] for p in list_sources([f"{uri}/**/*.jpg"])] == ["a.jpg", "c.jpg"]  # as glob does
     assert read_bytes(f"{uri}/sub/c.jpg") == b"sub/c.jpg"
     assert list_sources([f"{uri}/gone.jpg"]) == [f"{uri}/gone.jpg"]
     with pytest.raises(ImageError, match="cannot read file"):
