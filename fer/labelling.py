@@ -15,7 +15,7 @@ from fer.annotate import annotate
 from fer.emotions import EMOTIONS
 from fer.imaging import ImageError, decode_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
-from fer.sources import is_uri, list_sources, read_bytes, suffix
+from fer.sources import is_uri, read_bytes, suffix
 from fer.types import FacePrediction, FrameResult
 from fer.uploads import Rejected, Upload, expand_uploads
 from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
@@ -87,12 +87,6 @@ def label_image_bytes(name: str, data: bytes, pipeline: EmotionPipeline) -> Labe
     """Decode and label one uploaded image; ImageError says why it cannot be."""
     rgb = decode_image(data)
     return LabelledImage(name, rgb, pipeline.analyse(rgb))
-
-
-def expand_inputs(paths: Iterable[str | Path]) -> list[str]:
-    """Files as given, folders and globs replaced by the image and video files under them (sorted);
-    URIs that pyarrow's filesystems read (``fer.sources``)."""
-    return list_sources(paths)
 
 
 class BulkLabeller:

@@ -7,8 +7,9 @@ import pytest
 
 from fer.classifier import EmotionClassifier
 from fer.detection import make_detector
-from fer.labelling import BulkLabeller, LabelRow, expand_inputs, on_screen, rows_to_frame
+from fer.labelling import BulkLabeller, LabelRow, on_screen, rows_to_frame
 from fer.pipeline import EmotionPipeline
+from fer.sources import list_sources
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +25,14 @@ def labeller_inputs(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return folder
 
 
-def test_expand_inputs_lists_media_files_of_folders(labeller_inputs: Path) -> None:
-    names = [Path(p).name for p in expand_inputs([labeller_inputs])]
+def test_folders_give_their_media_files(labeller_inputs: Path) -> None:
+    names = [Path(p).name for p in list_sources([labeller_inputs])]
     assert names == sorted(names) and "readme.txt" not in names and len(names) == 6
 
 
 def test_bad_files_get_error_rows_and_the_rest_is_labelled(labeller_inputs: Path, tiny_model, tmp_path: Path) -> None:
     labeller = BulkLabeller(EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch)), annotated_dir=tmp_path)
-    rows = list(labeller.label(expand_inputs([labeller_inputs])))
+    rows = list(labeller.label(list_sources([labeller_inputs])))
     by_file: dict[str, list[LabelRow]] = {}
     for row in rows:
         by_file.setdefault(Path(row.file).name, []).append(row)

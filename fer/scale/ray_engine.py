@@ -17,12 +17,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pyarrow as pa
 import ray
 
 import fer
-from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE
+from fer.classifier import EmotionClassifier
+from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, make_detector
+from fer.labelling import BulkLabeller
+from fer.pipeline import EmotionPipeline
 from fer.scale.results import ROW_SCHEMA, output_format, read_results, rows_to_table
 
 logger = logging.getLogger(__name__)
@@ -30,8 +34,7 @@ logger = logging.getLogger(__name__)
 # Each worker's share of the object store is a few batches of names and rows: 256 MB is ample, and
 # leaves the memory to the workers (Ray's default takes 30% of the machine).
 OBJECT_STORE_BYTES = 256 * 1024**2
-
-
+# Output files of many batches each: a million photos make tens of files, not tens of thousands.
 ROWS_PER_FILE = 50_000
 
 
@@ -64,13 +67,6 @@ class LabelWorker:
     """A Ray actor: the pipeline loaded once, then batches of file names in, face rows out."""
 
     def __init__(self, settings: LabelSettings) -> None:
-        import cv2
-
-        from fer.classifier import EmotionClassifier
-        from fer.detection import make_detector
-        from fer.labelling import BulkLabeller
-        from fer.pipeline import EmotionPipeline
-
         cv2.setNumThreads(1)  # one CPU per worker: the pool, not the threads, fills the cores
         classifier = EmotionClassifier.from_litert(settings.model, settings.thorough, threads=1)
         pipeline = EmotionPipeline(make_detector(settings.detector, settings.min_score, threads=1), classifier)
@@ -113,8 +109,7 @@ def label_with_ray(files: list[str], settings: LabelSettings, out: str, job: Ray
         LabelWorker, fn_constructor_kwargs={"settings": settings}, batch_size=job.batch_size,
         compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, batch_format="numpy",
     )
-    # Writing rows is light I/O: no CPU reserved, or it would wait for a worker's. Files of many
-    # batches each, so that a million photos make tens of files, not tens of thousands.
+    # Writing rows is light I/O: no CPU reserved, or it would wait for a worker's.
     light = {"num_cpus": 0}
     if fmt == "parquet":
         rows.write_parquet(out, schema=ROW_SCHEMA, ray_remote_args=light, min_rows_per_file=ROWS_PER_FILE)
