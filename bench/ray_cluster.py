@@ -12,7 +12,7 @@ workers) cancelled out; those fixed costs are ``t(n) - n / rate``. Memory is the
 resident sets of every Ray process and the driver (sampled every 0.2 s; shared pages counted in
 each process, so an upper bound), and the local command's peak RSS.
 
-The photo set cycles the media photos (one face, two faces, none: 0.03 to 3 megapixels).
+The photo set cycles the media photos (one face, two faces, none: 0.03 to 3.6 megapixels).
 """
 
 from __future__ import annotations
