@@ -119,8 +119,29 @@ def _baselines(args: argparse.Namespace) -> int:
 
 def _label(args: argparse.Namespace) -> int:
     from fer.imaging import IMAGE_SUFFIXES
-    from fer.scale.results import labelled_files, output_format
-    from fer.sources import MEDIA_SUFFIXES, is_uri, list_sources
+    from fer.scale.results import labelled_files
+    from fer.sources import MEDIA_SUFFIXES, list_sources
+
+    _check_label_options(args)
+    # Folders and globs give Ray their images only: videos stay with the local engine.
+    files = list_sources(args.paths, IMAGE_SUFFIXES if args.engine == "ray" else MEDIA_SUFFIXES)
+    if not files:
+        raise SystemExit("no image or video files found in the given paths")
+    done = labelled_files(args.out) if args.out is not None else set()
+    todo = [f for f in files if f not in done]
+    if len(todo) < len(files):
+        print(f"{len(files) - len(todo)} of {len(files)} file(s) already labelled in {args.out}: skipped "
+              "(delete it to label them again)")
+    failed = _label_on_ray(todo, args) if args.engine == "ray" else _label_locally(todo, args)
+    if failed:
+        print(f"{len(failed)} of {len(todo)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check_label_options(args: argparse.Namespace) -> None:
+    from fer.scale.results import output_format
+    from fer.sources import is_uri
 
     if args.every < 1:
         raise SystemExit("--every must be 1 or more")
@@ -133,20 +154,6 @@ def _label(args: argparse.Namespace) -> int:
             output_format(args.out)
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
-    # Folders and globs give Ray their images only: videos stay with the local engine.
-    files = list_sources(args.paths, IMAGE_SUFFIXES if args.engine == "ray" else MEDIA_SUFFIXES)
-    if not files:
-        raise SystemExit("no image or video files found in the given paths")
-    done = labelled_files(args.out) if args.out is not None else set()
-    todo = [f for f in files if f not in done]
-    if done:
-        print(f"{len(files) - len(todo)} of {len(files)} file(s) already labelled in {args.out}: skipped "
-              "(delete it to label them again)")
-    failed = _label_on_ray(todo, args) if args.engine == "ray" else _label_locally(todo, args)
-    if failed:
-        print(f"{len(failed)} of {len(todo)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _label_locally(files: list[str], args: argparse.Namespace) -> list[str]:
