@@ -133,7 +133,7 @@ class BulkLabeller:
             raise VideoError("videos are read from local files only: copy it here first")
         annotated = self._annotated_path(file, ".mp4") if self.annotated_dir is not None else None
         analysis = analyse_video(file, self.pipeline, self.every, annotated, self.on_video_progress)
-        return [row for result in analysis.frames for row in face_rows(str(file), result, is_video=True)]
+        return [row for result in analysis.frames for row in face_rows(file, result, is_video=True)]
 
     def _annotated_path(self, file: str, suffix: str) -> Path:
         assert self.annotated_dir is not None

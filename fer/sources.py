@@ -1,9 +1,10 @@
-"""What a bulk job labels: files, folders and globs on this machine, or any URI that pyarrow's
-filesystems read (``s3://``, ``gs://``, ``hdfs://``, ``file://``), listed once by the driver.
+"""What a bulk job labels: files, folders and globs on this machine, or URIs of the filesystems
+pyarrow reads as ``scheme://bucket/key`` (``s3://``, ``gs://``, ``file://``), listed once by the driver.
 
 Each file is named as the output rows call it: the path as given (a folder's files under it,
-exactly as the local labeller always named them), or the URI in full. Nothing here decodes: reading gives bytes, and a file that cannot be read becomes
-an :class:`~fer.imaging.ImageError`, so that it ends up as an error row like any corrupt image.
+exactly as the local labeller always named them), or the URI in full. Nothing here decodes:
+reading gives bytes, and a file that cannot be read becomes an :class:`~fer.imaging.ImageError`,
+so that it ends up as an error row like any corrupt image.
 """
 
 from __future__ import annotations
