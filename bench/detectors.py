@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.timing import median_ms
 from fer.detection import DETECTORS, make_detector
-from fer.imaging import read_image
+from fer.sources import read_image
 from fer.video import iter_frames
 
 PHOTOS = ("justin.jpg", "portrait.jpg", "couple.jpg", "no-faces.jpg")

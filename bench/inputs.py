@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 
 from fer.detection import make_detector
-from fer.imaging import read_image, rgb_to_bgr
+from fer.imaging import rgb_to_bgr
+from fer.sources import read_image
 from fer.video import AnnotatedVideoWriter, iter_frames
 
 FACE_COUNTS = (1, 2, 5, 10)

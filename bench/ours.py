@@ -18,8 +18,8 @@ import numpy as np
 from bench.timing import median_ms, peak_rss_mib
 from fer.annotate import annotate
 from fer.classifier import CONTRACT_MODEL, DEFAULT_RUNTIME, RUNTIMES, EmotionClassifier
-from fer.imaging import read_image
 from fer.pipeline import EmotionPipeline, load_pipeline
+from fer.sources import read_image
 from fer.tracking import DetectionSchedule
 from fer.video import iter_frames
 

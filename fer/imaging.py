@@ -59,15 +59,6 @@ def _check_size(size: tuple[int, int], max_pixels: int) -> None:
         )
 
 
-def read_image(path: str) -> np.ndarray:
-    """Read an image file to RGB uint8; ImageError with the reason where that fails."""
-    try:
-        with open(path, "rb") as f:
-            return decode_image(f.read())
-    except OSError as exc:
-        raise ImageError(f"cannot read file: {exc.strerror or exc}") from None
-
-
 def bgr_to_rgb(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 

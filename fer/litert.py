@@ -9,13 +9,9 @@ never imports TensorFlow. The file is made from the ``.keras`` model contract by
 
 from __future__ import annotations
 
-import logging
 import threading
-from pathlib import Path
 
 import numpy as np
-
-logger = logging.getLogger(__name__)
 
 
 class LiteRTModel:
@@ -35,12 +31,6 @@ class LiteRTModel:
         self.output_shape = tuple(int(n) for n in output_details["shape"][1:])
         self._batch_shape: tuple[int, ...] = ()
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_file(cls, path: str | Path, num_threads: int = 2) -> LiteRTModel:
-        path = Path(path)
-        logger.info("loading %s (%d kB)", path, path.stat().st_size // 1024)
-        return cls(path.read_bytes(), num_threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:

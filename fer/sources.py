@@ -17,7 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fer.imaging import IMAGE_SUFFIXES, ImageError
+import numpy as np
+
+from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image
 from fer.video import VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
@@ -96,6 +98,11 @@ def exists(path: str) -> bool:
 
     filesystem, inner = _filesystem(path)
     return filesystem.get_file_info(inner).type != pafs.FileType.NotFound
+
+
+def read_image(source: str) -> np.ndarray:
+    """A file's or a URI's image as RGB uint8; ImageError with the reason where that fails."""
+    return decode_image(read_bytes(source))
 
 
 def read_bytes(source: str) -> bytes:

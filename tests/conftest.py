@@ -59,6 +59,6 @@ def shipped_keras() -> keras.Model:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    from fer.imaging import read_image
+    from fer.sources import read_image
 
     return read_image(str(path))

@@ -68,7 +68,8 @@ def test_litert_runtime_gives_the_keras_probabilities_for_any_batch_size(tiny_mo
 
 def shipped_crops(media) -> np.ndarray:
     from fer.detection import make_detector
-    from fer.imaging import crop_face, read_image, to_gray, to_model_input
+    from fer.imaging import crop_face, to_gray, to_model_input
+    from fer.sources import read_image
 
     detector = make_detector()
     crops = []
