@@ -1,11 +1,13 @@
 """Recipes: a finished run from a config file, whatever kind of run the file describes.
 
-A config file describes one of three kinds of run:
+A config file describes one of four kinds of run:
 
 - a single network (``fer.training.trainer.TrainConfig``), which may start from another run's weights
   (``init_from``) or learn from other runs' answers (``teachers``);
 - a soup (``fer.training.soup.SoupConfig``): the mean of the weights of its ``ingredients``;
-- an ensemble (``fer.training.ensemble.EnsembleConfig``): the mean of the answers of its ``members``.
+- an ensemble (``fer.training.ensemble.EnsembleConfig``): the mean of the answers of its ``members``;
+- a head refit (``fer.training.rebalance.HeadConfig``): another run's ``network`` with its softmax
+  layer refit on class-balanced targets.
 
 The runs a config names are trained first where unfinished, each in a sibling of the run's own
 directory named after its config, so a chain of stages shares one ``runs/`` folder and a finished
@@ -32,6 +34,7 @@ from fer.datasets import FerData
 from fer.imaging import to_model_input
 from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.training.model import tta_network
+from fer.training.rebalance import HeadConfig, is_head_config, refit
 from fer.training.soup import SoupConfig, is_soup_config, make_soup
 from fer.training.trainer import (
     BEST_FILE,
@@ -49,7 +52,7 @@ from fer.training.trainer import (
     write_staged_history,
 )
 
-RunConfig = TrainConfig | SoupConfig | EnsembleConfig
+RunConfig = TrainConfig | SoupConfig | EnsembleConfig | HeadConfig
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ def read_config(path: str | Path) -> RunConfig:
         return SoupConfig.from_yaml(path)
     if is_ensemble_config(path):
         return EnsembleConfig.from_yaml(path)
+    if is_head_config(path):
+        return HeadConfig.from_yaml(path)
     return TrainConfig.from_yaml(path)
 
 
@@ -73,6 +78,8 @@ def train_config(path: str | Path, data: FerData, out_dir: str | Path, epochs: i
         raise ValueError("an epoch count applies to single runs; set it in the configs this one names")
     if isinstance(config, SoupConfig):
         return train_soup(config, data, out_dir)
+    if isinstance(config, HeadConfig):
+        return train_head(config, data, out_dir)
     return train_ensemble(config, data, out_dir)
 
 
@@ -84,7 +91,14 @@ def config_record(path: Path) -> dict:
         return config.to_dict()
     if isinstance(config, SoupConfig):
         return {"name": config.name, "ingredients": [config_record(p) for p in config.ingredients]}
+    if isinstance(config, HeadConfig):
+        return _head_record(config)
     return {"name": config.name, "members": [config_record(p) for p in config.members]}
+
+
+def _head_record(config: HeadConfig) -> dict:
+    return {"name": config.name, "network": config_record(config.network), "powers": list(config.powers),
+            "l2": config.l2, "targets": "votes", "clear_faces_floor": config.clear_faces_floor}
 
 
 def is_finished(run_dir: Path) -> bool:
@@ -129,6 +143,19 @@ def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
     return _finalise_combined(out, record, runs, data, config.selection)
 
 
+def train_head(config: HeadConfig, data: FerData, out_dir: str | Path) -> dict:
+    """Train or find the run whose network is kept beside ``out_dir``, refit its head there (the
+    class balance chosen on PublicTest), and finalise it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = finished_run(config.network, data, out.parent)
+    network, record = refit(keras.models.load_model(run / BEST_FILE, compile=False), data, config)
+    network.save(out / BEST_FILE)
+    (out / CONFIG_FILE).write_text(yaml.safe_dump(_head_record(config), sort_keys=False))
+    write_combined_history([run], out / HISTORY_FILE)
+    return finalise(out, data, config.name, config.selection, {"class_balanced_head": record})
+
+
 def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -> dict:
     """Train or find the members beside ``out_dir``, average their answers there, and finalise it."""
     out = Path(out_dir)
@@ -157,6 +184,8 @@ def lineage(path: Path) -> set[str]:
     config = read_config(path)
     if isinstance(config, TrainConfig):
         return {config.name} | (lineage(path.parent / config.init_from) if config.init_from else set())
+    if isinstance(config, HeadConfig):
+        return {config.name} | lineage(config.network)
     combined = config.ingredients if isinstance(config, SoupConfig) else config.members
     return {config.name}.union(*(lineage(other) for other in combined))
 
@@ -187,7 +216,7 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
         single = read_config(path)
         # The saved network is the adjusted one already: finalise it as it is.
-        selection = single.selection if isinstance(single, TrainConfig | SoupConfig) else BY_LABELS
+        selection = single.selection if isinstance(single, TrainConfig | SoupConfig | HeadConfig) else BY_LABELS
         finalise(out, data, name, replace(selection, logit_adjustment=False))
     return runs
 

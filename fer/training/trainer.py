@@ -273,10 +273,11 @@ def selection_split(data: FerData, targets: str = "labels") -> Split:
     return data.val.by_majority() if targets == "votes" else data.val
 
 
-def finalise(out: Path, data: FerData, config_name: str, selection: Selection = BY_LABELS) -> dict:
+def finalise(out: Path, data: FerData, config_name: str, selection: Selection = BY_LABELS,
+             records: dict | None = None) -> dict:
     """Choose, on PublicTest only, whether the shipped model averages over mirrored (and shifted)
     views (and, where ``selection`` asks, its logit adjustment); save it as model.keras, its
-    weights in half precision, and write its metrics."""
+    weights in half precision, and write its metrics, with ``records`` of choices made before."""
     best = keras.models.load_model(out / BEST_FILE, compile=False)
     candidates = {"none": best, "flip": with_tta(best), "flip+shift": with_tta(best, shifts=True)}
     val = selection_split(data, selection.targets)
@@ -300,6 +301,7 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
     }
     if adjustment is not None:
         report["logit_adjustment"] = adjustment
+    report.update(records or {})
     write_metrics(report, out / METRICS_FILE)
     return report
 
