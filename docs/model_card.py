@@ -50,6 +50,12 @@ def main() -> None:
         print("\nLogit adjustment on PublicTest (tau: FER+ majority accuracy / clear faces' balanced accuracy): "
               + ", ".join(f"{s['tau']:.1f}: {s['ferplus_accuracy']:.2%} / {s['certain_balanced_accuracy']:.2%}"
                           for s in adjustment["public_test"]) + f"; shipped: **tau = {adjustment['tau']:.1f}**.")
+    head = metrics.get("class_balanced_head")
+    if head:
+        print("\nClass-balanced head refit on PublicTest (power: FER+ majority accuracy / clear faces' balanced accuracy, "
+              "face and mirror averaged): "
+              + ", ".join(f"{s['power']:g}: {s['ferplus_accuracy']:.2%} / {s['certain_balanced_accuracy']:.2%}"
+                          for s in head["public_test"]) + f"; shipped: **power = {head['power']:g}**.")
     per_class(metrics["ferplus"]["private_test"], emotions, "Per class on PrivateTest, FER+ majority labels:")
     per_class(metrics["certain"]["private_test"], emotions, "Per class on PrivateTest's clear faces (FER2013 and FER+ agree):")
     per_class(metrics["private_test"], emotions, "Per class on PrivateTest, FER2013's labels:")
