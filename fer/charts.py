@@ -120,3 +120,23 @@ def class_distribution(class_counts: dict[str, dict[str, int]]) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(EMOTIONS), y=train, marker_color=[COLOUR_MAP[e] for e in EMOTIONS]))
     fig.update_layout(title="Training set: images per class", height=320, margin={"t": 40, "b": 10})
     return fig
+
+
+def decision_trade(candidates: list[dict], knob: str, chosen: float, floor: float | None) -> go.Figure:
+    """Each candidate decision rule's PublicTest trade (FER+ majority accuracy against the clear
+    faces' balanced accuracy), the floor the clear faces must keep, and the one shipped. ``candidates``:
+    ``metrics.json``'s records of a logit adjustment (``knob`` "tau") or a head refit ("power")."""
+    x = [c["certain_balanced_accuracy"] for c in candidates]
+    y = [c["ferplus_accuracy"] for c in candidates]
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="lines+markers+text", text=[f"{c[knob]:g}" for c in candidates], textposition="top right",
+        name=knob, hovertemplate=knob + " %{text}: clear %{x:.2%}, FER+ %{y:.2%}<extra></extra>"))
+    pick = next(c for c in candidates if c[knob] == chosen)
+    fig.add_trace(go.Scatter(x=[pick["certain_balanced_accuracy"]], y=[pick["ferplus_accuracy"]], mode="markers",
+                             marker={"size": 14, "symbol": "star", "color": "#ff006e"}, name=f"shipped ({knob} {chosen:g})"))
+    if floor is not None:
+        fig.add_vline(x=floor, line_dash="dash", annotation_text=f"floor {floor:.1%}")
+    fig.update_layout(title="Decision rule on PublicTest: the crowd's accuracy against clear faces kept",
+                      xaxis={"title": "clear faces' balanced accuracy", "tickformat": ".0%"},
+                      yaxis={"title": "FER+ majority accuracy", "tickformat": ".0%"}, height=380, margin={"t": 40, "b": 10})
+    return fig

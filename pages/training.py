@@ -67,6 +67,14 @@ for tab, (scores, key) in zip(st.tabs(list(label_sets)), label_sets.values(), st
 
 st.plotly_chart(charts.class_distribution(metrics["class_counts"]), width="stretch")
 
+# How the shipped decision rule was chosen: the crowd's judgement against clear faces of every class.
+for record_key, knob in (("class_balanced_head", "power"), ("logit_adjustment", "tau")):
+    record = metrics.get(record_key)
+    if record:
+        st.plotly_chart(charts.decision_trade(record["public_test"], knob, record[knob], record.get("floor")),
+                        width="stretch")
+        st.caption(f"Chosen on PublicTest by the rule: {record['rule']}.")
+
 baselines = appkit.read_report("baselines.json")
 if baselines:
     st.subheader("Classical baselines (same split)")

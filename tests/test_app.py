@@ -33,8 +33,10 @@ def test_app_navigation_renders_the_home_page() -> None:
 def test_training_page_shows_curves_matrix_and_scores() -> None:
     at = page("training.py").run()
     assert_clean(at)
-    assert len(at.get("plotly_chart")) >= 4  # curves, confusion, per-class, class distribution
+    # curves, confusion, per-class, class distribution, the decision rule's trade
+    assert len(at.get("plotly_chart")) >= 5
     assert any("thorough mode" in c.value for c in at.caption)
+    assert any(c.value.startswith("Chosen on PublicTest by the rule") for c in at.caption)
 
 
 def test_live_page_renders_before_a_stream_starts(monkeypatch: pytest.MonkeyPatch) -> None:

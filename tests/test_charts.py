@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from fer.charts import training_curves
 
@@ -37,3 +38,15 @@ def test_training_curves_of_a_soup_show_every_stage_and_ingredient() -> None:
     figure = training_curves(stages)
     assert len(figure.data) == 8 * 4  # none dropped, however many
     assert {trace.name.split(":")[0] for trace in figure.data} == {f"run{i}" for i in range(8)}
+
+
+def test_decision_trade_marks_the_floor_and_the_shipped_rule() -> None:
+    from fer.charts import decision_trade
+
+    candidates = [{"power": p, "ferplus_accuracy": 0.86 - 0.01 * i, "certain_balanced_accuracy": 0.80 + 0.03 * i}
+                  for i, p in enumerate((0.0, 0.5, 1.0))]
+    figure = decision_trade(candidates, "power", 0.5, 0.85)
+    line, star = figure.data
+    assert list(line.text) == ["0", "0.5", "1"] and list(line.y) == [0.86, 0.85, 0.84]
+    assert (star.x[0], star.y[0]) == pytest.approx((0.83, 0.85)) and "power 0.5" in star.name
+    assert figure.layout.shapes[0].x0 == 0.85

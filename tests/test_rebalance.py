@@ -10,7 +10,6 @@ import yaml
 from test_training import TINY, synthetic_data, with_votes
 
 from fer.datasets import Split
-from fer.training.recipes import lineage, read_config, train_config
 from fer.training.rebalance import (
     Features,
     Head,
@@ -20,6 +19,7 @@ from fer.training.rebalance import (
     head_of,
     with_head,
 )
+from fer.training.recipes import lineage, read_config, train_config
 
 
 def _imbalanced(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -168,6 +168,7 @@ def refit(network: keras.Model, data: FerData, config: HeadConfig) -> tuple[kera
                     power, plus.accuracy, clear.balanced_accuracy)
     chosen = pick_by_floor(scores, config.clear_faces_floor).power
     record = {"power": chosen, "l2": config.l2, "public_test": [asdict(s) for s in scores],
+              "floor": config.clear_faces_floor,
               "rule": f"the most PublicTest FER+ majority accuracy among the powers whose clear faces' balanced "
                       f"accuracy on PublicTest is at least {config.clear_faces_floor} (face and mirror averaged)"}
     return with_head(network, heads[chosen]), record

@@ -316,6 +316,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     tau, scores = choose_tau(best, prior, data.val.by_majority(), data.val.certain(),
                              lambda model, split: predict_split(views(model), split), config.clear_faces_floor)
     record = {"tau": tau, "prior": prior.round(4).tolist(), "public_test": [asdict(s) for s in scores],
+              "floor": config.clear_faces_floor,
               "rule": f"the most PublicTest FER+ majority accuracy among the tau whose clear faces' balanced accuracy "
                       f"on PublicTest is at least {config.clear_faces_floor}"}
     logger.info("logit adjustment: tau %.1f", tau)
