@@ -15,6 +15,7 @@ from test_training import TINY, synthetic_data
 import fer.training.recipes
 from fer.training.ensemble import EnsembleConfig
 from fer.training.model import with_tta
+from fer.training.rebalance import HeadConfig
 from fer.training.recipes import (
     lineage,
     read_config,
@@ -247,6 +248,8 @@ def test_every_shipped_config_reads_and_names_configs_that_exist(path: Path) -> 
         named = [config.init_from] if config.init_from else []
         named += list(config.teachers)
         assert all((path.parent / other).is_file() for other in named), named
+    elif isinstance(config, HeadConfig):
+        assert config.network.is_file(), config.network
     else:
         others = config.ingredients if isinstance(config, SoupConfig) else config.members
         assert all(other.is_file() for other in others), others

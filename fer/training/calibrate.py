@@ -60,11 +60,17 @@ class TauScore:
 
 def adjusted(network: keras.Model, prior: np.ndarray, tau: float) -> keras.Model:
     """A copy of ``network`` whose softmax bias is lowered by ``tau * log(prior)``."""
+    kernel, bias = network.get_layer(OUTPUT_LAYER).get_weights()
+    # A class no training vote named would get an infinite shift: floor its share instead.
+    return with_output_layer(network, kernel, bias - tau * np.log(np.maximum(prior, 1e-6)))
+
+
+def with_output_layer(network: keras.Model, kernel: np.ndarray, bias: np.ndarray) -> keras.Model:
+    """A copy of ``network`` with these weights in its softmax layer: a decision rule folded into
+    the graph, so the saved model stays a plain Keras model."""
     copy = keras.models.clone_model(network)
     copy.set_weights(network.get_weights())
-    layer = copy.get_layer(OUTPUT_LAYER)
-    # A class no training vote named would get an infinite shift: floor its share instead.
-    layer.bias.assign(layer.bias.numpy() - tau * np.log(np.maximum(prior, 1e-6)).astype(np.float32))
+    copy.get_layer(OUTPUT_LAYER).set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
     return copy
 
 

@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
 from fer.metrics import score
-from fer.training.calibrate import OUTPUT_LAYER, pick_by_floor
+from fer.training.calibrate import OUTPUT_LAYER, pick_by_floor, with_output_layer
 from fer.training.trainer import Selection, vote_targets
 
 logger = logging.getLogger(__name__)
@@ -102,8 +102,10 @@ class Features:
 
     def __call__(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
         faces = to_model_input(split.images)
-        return tuple(self._model.predict(views, batch_size=FEATURE_BATCH, verbose=0).astype(np.float64)
-                     for views in (faces, faces[:, :, ::-1]))  # type: ignore[return-value]
+        return self._predict(faces), self._predict(faces[:, :, ::-1])
+
+    def _predict(self, faces: np.ndarray) -> np.ndarray:
+        return self._model.predict(faces, batch_size=FEATURE_BATCH, verbose=0).astype(np.float64)
 
 
 def head_of(network: keras.Model) -> Head:
@@ -113,10 +115,7 @@ def head_of(network: keras.Model) -> Head:
 
 def with_head(network: keras.Model, head: Head) -> keras.Model:
     """A copy of ``network`` with ``head`` as its softmax layer."""
-    copy = keras.models.clone_model(network)
-    copy.set_weights(network.get_weights())
-    copy.get_layer(OUTPUT_LAYER).set_weights([head.kernel.astype(np.float32), head.bias.astype(np.float32)])
-    return copy
+    return with_output_layer(network, head.kernel, head.bias)
 
 
 def balanced_weights(targets: np.ndarray, power: float) -> np.ndarray:
