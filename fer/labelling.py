@@ -15,7 +15,7 @@ from fer.annotate import annotate
 from fer.emotions import EMOTIONS
 from fer.imaging import ImageError, decode_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
-from fer.sources import is_uri, read_bytes, suffix
+from fer.sources import is_uri, read_image, suffix
 from fer.types import FacePrediction, FrameResult
 from fer.uploads import Rejected, Upload, expand_uploads
 from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
@@ -122,7 +122,7 @@ class BulkLabeller:
                 on_file(file)
 
     def _label_image(self, file: str) -> list[LabelRow]:
-        rgb = decode_image(read_bytes(file))
+        rgb = read_image(file)
         faces = self.pipeline.analyse(rgb)
         if self.annotated_dir is not None:
             cv2.imwrite(str(self._annotated_path(file, ".jpg")), rgb_to_bgr(annotate(rgb, faces)))

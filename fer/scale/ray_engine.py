@@ -1,6 +1,6 @@
 """Bulk labelling as a Ray Data job: the same per-photo work as ``fer.labelling``, on a cluster.
 
-The driver lists the files (``fer.scale.sources``) and hands Ray a table of their names. A fixed
+The driver lists the files (``fer.sources``) and hands Ray a table of their names. A fixed
 pool of :class:`LabelWorker` actors, one CPU each, loads the detector and the classifier once and
 then, batch after batch, reads each file's bytes from wherever it lives, decodes and labels it;
 Ray's own writers append the rows to the output folder. Reading inside the worker keeps the

@@ -37,7 +37,8 @@ from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
 from fer.metrics import score
 from fer.training.calibrate import OUTPUT_LAYER, pick_by_floor, with_output_layer
-from fer.training.trainer import Selection, vote_targets
+from fer.training.evaluate import score_against_majority
+from fer.training.trainer import Selection, lists_configs, vote_targets
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ class HeadConfig:
 
 
 def is_head_config(path: str | Path) -> bool:
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    return isinstance(raw, dict) and "network" in raw
+    return lists_configs(path, "network")
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,14 @@ def refit(network: keras.Model, data: FerData, config: HeadConfig) -> tuple[kera
     train, targets = vote_targets(data.train, label_weight=0.0)
     x = np.concatenate(features(train))
     y = np.concatenate([targets, targets]).astype(np.float64)
-    majority, certain = data.val.by_majority(), data.val.certain()
-    views = {"majority": features(majority), "certain": features(certain)}
+    val_views, majority = features(data.val), data.val.majority()
+    clear_faces = data.val.labels == majority
     start, heads, scores = head_of(network), {}, []
     for power in config.powers:
         head = heads[power] = fit_head(x, y, balanced_weights(y, power), start, config.l2)
-        plus = score(majority.labels, _flip_averaged(head, views["majority"]).argmax(axis=1))
-        clear = score(certain.labels, _flip_averaged(head, views["certain"]).argmax(axis=1))
+        predicted = _flip_averaged(head, val_views).argmax(axis=1)
+        plus = score_against_majority(majority, predicted)
+        clear = score(majority[clear_faces], predicted[clear_faces])
         scores.append(PowerScore(power, plus.accuracy, clear.balanced_accuracy))
         logger.info("power %.2f: PublicTest FER+ accuracy %.4f, clear faces' balanced accuracy %.4f",
                     power, plus.accuracy, clear.balanced_accuracy)
