@@ -24,6 +24,7 @@ import numpy as np
 
 from fer.datasets import Split
 from fer.metrics import score
+from fer.training.evaluate import score_against_majority
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +75,24 @@ def with_output_layer(network: keras.Model, kernel: np.ndarray, bias: np.ndarray
     return copy
 
 
-def choose_tau(network: keras.Model, prior: np.ndarray, majority: Split, certain: Split,
+def rule_scores(val: Split, predicted: np.ndarray) -> tuple[float, float]:
+    """What the floor rule reads of ``predicted`` class indices for every face of ``val``: the FER+
+    majority accuracy (faces with a majority label) and the clear faces' balanced accuracy (faces
+    whose FER2013 label is the majority's, a subset of those), from one prediction."""
+    majority = val.majority()
+    clear = val.labels == majority
+    return (score_against_majority(majority, predicted).accuracy,
+            score(majority[clear], predicted[clear]).balanced_accuracy)
+
+
+def choose_tau(network: keras.Model, prior: np.ndarray, val: Split,
                predict: Callable[[keras.Model, Split], np.ndarray], floor: float) -> tuple[float, list[TauScore]]:
-    """The ``tau`` of ``TAUS`` the rule above picks on PublicTest (``majority``: its faces labelled
-    by the FER+ majority; ``certain``: its clear faces; ``floor``: the balanced accuracy the clear
-    faces must keep), and every ``tau``'s scores. ``predict`` gives a model's probabilities as it
-    will be served (with its test-time views)."""
+    """The ``tau`` of ``TAUS`` the rule above picks on PublicTest (``val``, with its votes;
+    ``floor``: the balanced accuracy the clear faces must keep), and every ``tau``'s scores.
+    ``predict`` gives a model's probabilities as it will be served (with its test-time views)."""
     scores = []
     for tau in TAUS:
-        model = adjusted(network, prior, tau)
-        plus = score(majority.labels, predict(model, majority).argmax(axis=1))
-        clear = score(certain.labels, predict(model, certain).argmax(axis=1))
-        scores.append(TauScore(tau, plus.accuracy, clear.balanced_accuracy))
-        logger.info("tau %.1f: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f",
-                    tau, plus.accuracy, clear.balanced_accuracy)
+        plus, clear = rule_scores(val, predict(adjusted(network, prior, tau), val).argmax(axis=1))
+        scores.append(TauScore(tau, plus, clear))
+        logger.info("tau %.1f: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f", tau, plus, clear)
     return pick_by_floor(scores, floor).tau, scores

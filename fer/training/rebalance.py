@@ -35,9 +35,7 @@ from scipy.optimize import minimize
 
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
-from fer.metrics import score
-from fer.training.calibrate import OUTPUT_LAYER, pick_by_floor, with_output_layer
-from fer.training.evaluate import score_against_majority
+from fer.training.calibrate import OUTPUT_LAYER, pick_by_floor, rule_scores, with_output_layer
 from fer.training.trainer import Selection, lists_configs, vote_targets
 
 logger = logging.getLogger(__name__)
@@ -155,17 +153,13 @@ def refit(network: keras.Model, data: FerData, config: HeadConfig) -> tuple[kera
     train, targets = vote_targets(data.train, label_weight=0.0)
     x = np.concatenate(features(train))
     y = np.concatenate([targets, targets]).astype(np.float64)
-    val_views, majority = features(data.val), data.val.majority()
-    clear_faces = data.val.labels == majority
+    val_views = features(data.val)
     start, heads, scores = head_of(network), {}, []
     for power in config.powers:
         head = heads[power] = fit_head(x, y, balanced_weights(y, power), start, config.l2)
-        predicted = _flip_averaged(head, val_views).argmax(axis=1)
-        plus = score_against_majority(majority, predicted)
-        clear = score(majority[clear_faces], predicted[clear_faces])
-        scores.append(PowerScore(power, plus.accuracy, clear.balanced_accuracy))
-        logger.info("power %.2f: PublicTest FER+ accuracy %.4f, clear faces' balanced accuracy %.4f",
-                    power, plus.accuracy, clear.balanced_accuracy)
+        plus, clear = rule_scores(data.val, _flip_averaged(head, val_views).argmax(axis=1))
+        scores.append(PowerScore(power, plus, clear))
+        logger.info("power %.2f: PublicTest FER+ accuracy %.4f, clear faces' balanced accuracy %.4f", power, plus, clear)
     chosen = pick_by_floor(scores, config.clear_faces_floor).power
     record = {"power": chosen, "l2": config.l2, "public_test": [asdict(s) for s in scores],
               "floor": config.clear_faces_floor,

@@ -313,7 +313,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     _, targets = vote_targets(data.train, config.label_weight)
     prior = targets.mean(axis=0)
     views = {"none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}[tta]
-    tau, scores = choose_tau(best, prior, data.val.by_majority(), data.val.certain(),
+    tau, scores = choose_tau(best, prior, data.val,
                              lambda model, split: predict_split(views(model), split), config.clear_faces_floor)
     record = {"tau": tau, "prior": prior.round(4).tolist(), "public_test": [asdict(s) for s in scores],
               "floor": config.clear_faces_floor,
