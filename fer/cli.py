@@ -1,4 +1,4 @@
-"""The command line: ``python -m fer {label,train,unpack,evaluate,export,baselines}``.
+"""The command line: ``python -m fer {label,train,unpack,evaluate,compare,export,baselines}``.
 
 ``label`` serves: it runs the shipped LiteRT file and never imports TensorFlow. The other commands
 belong to the training half (``fer.training``), imported when they run.
@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
     evaluate.add_argument("--votes", type=Path, help=VOTES_HELP + "; scores against the FER+ majority labels too")
     evaluate.set_defaults(handler=_evaluate)
+
+    compare = commands.add_parser("compare", help="a candidate model against a reference on the same PublicTest faces "
+                                  "(paired bootstrap of the FER+ majority accuracy and the clear faces' balanced accuracy)")
+    compare.add_argument("--model", required=True, type=Path, help="the candidate .keras model, as it would ship")
+    compare.add_argument("--against", required=True, type=Path, help="the reference .keras model (e.g. the shipped one)")
+    compare.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz); its votes file beside it")
+    compare.add_argument("--votes", type=Path, help=VOTES_HELP)
+    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap draws of PublicTest's faces")
+    compare.set_defaults(handler=_compare)
 
     export = commands.add_parser("export", help="write the served LiteRT file (int8 weights) from a .keras model")
     export.add_argument("--model", type=Path, default=CONTRACT_MODEL, help=f"the .keras model (default: {CONTRACT_MODEL.name})")
@@ -269,6 +278,27 @@ def _evaluate(args: argparse.Namespace) -> int:
         report["thorough"] = TEN_VIEWS
     write_metrics(report, args.out or args.model.with_name("metrics_thorough.json" if args.thorough else "metrics.json"))
     _print_summary(report)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import keras
+
+    from fer.datasets import load_fer
+    from fer.training.compare import paired_bootstrap
+    from fer.training.evaluate import predict_split
+
+    votes = _votes_path(args.data, args.votes)
+    if votes is None:
+        raise SystemExit(f"compare scores against the FER+ majority: no votes file beside {args.data}; pass --votes")
+    val = load_fer(args.data, votes=votes).val
+    candidate, reference = (predict_split(keras.models.load_model(path, compile=False), val).argmax(axis=1)
+                            for path in (args.model, args.against))
+    print(f"PublicTest, {len(val)} faces, {args.resamples} paired resamples: {args.model} minus {args.against}")
+    for d in paired_bootstrap(val, candidate, reference, args.resamples):
+        print(f"  {d.measure}: {100 * d.candidate:.2f}% against {100 * d.reference:.2f}%, "
+              f"difference {100 * d.difference:+.2f} points (standard error {100 * d.standard_error:.2f}; "
+              f"5th to 95th percentile {100 * d.low:+.2f} to {100 * d.high:+.2f})")
     return 0
 
 

@@ -10,11 +10,11 @@ import yaml
 from test_training import TINY, synthetic_data, with_votes
 
 from fer.datasets import Split
+from fer.training.calibrate import balanced_weights
 from fer.training.rebalance import (
     Features,
     Head,
     HeadConfig,
-    balanced_weights,
     fit_head,
     head_of,
     with_head,

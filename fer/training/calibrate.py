@@ -52,6 +52,14 @@ def pick_by_floor(scores: list[Score], floor: float) -> Score:
     return max(scores, key=lambda s: s.certain_balanced_accuracy)
 
 
+def balanced_weights(targets: np.ndarray, power: float) -> np.ndarray:
+    """Each face's weight, ``sum_c target_c / prior_c ** power`` with the targets' own prior, scaled
+    to a mean of 1: every class weighs the same in the loss at ``power`` 1."""
+    prior = np.maximum(targets.mean(axis=0), 1e-6)
+    weights = (targets / prior**power).sum(axis=1)
+    return weights / weights.mean()
+
+
 @dataclass(frozen=True)
 class TauScore:
     tau: float

@@ -35,7 +35,7 @@ from scipy.optimize import minimize
 
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
-from fer.training.calibrate import OUTPUT_LAYER, pick_by_floor, rule_scores, with_output_layer
+from fer.training.calibrate import OUTPUT_LAYER, balanced_weights, pick_by_floor, rule_scores, with_output_layer
 from fer.training.trainer import Selection, lists_configs, vote_targets
 
 logger = logging.getLogger(__name__)
@@ -114,14 +114,6 @@ def head_of(network: keras.Model) -> Head:
 def with_head(network: keras.Model, head: Head) -> keras.Model:
     """A copy of ``network`` with ``head`` as its softmax layer."""
     return with_output_layer(network, head.kernel, head.bias)
-
-
-def balanced_weights(targets: np.ndarray, power: float) -> np.ndarray:
-    """Each face's weight, ``sum_c target_c / prior_c ** power`` with the targets' own prior, scaled
-    to a mean of 1: every class weighs the same in the loss at ``power`` 1."""
-    prior = np.maximum(targets.mean(axis=0), 1e-6)
-    weights = (targets / prior**power).sum(axis=1)
-    return weights / weights.mean()
 
 
 def fit_head(features: np.ndarray, targets: np.ndarray, weights: np.ndarray, start: Head, l2: float) -> Head:

@@ -32,6 +32,7 @@ from fer.datasets import FerData, Split
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.metrics import write_metrics
+from fer.training.calibrate import balanced_weights
 from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.evaluate import evaluate_model, predict_split
 from fer.training.mixup import MixupBatches
@@ -126,6 +127,11 @@ class TrainConfig:
     logit_adjustment: bool = False
     # ... its floor: the balanced accuracy PublicTest's clear faces (FER2013 and FER+ agree) must keep.
     clear_faces_floor: float = 0.85
+    # Each training face's loss weighted by sum_c target_c / prior_c ** class_balance (prior: the
+    # targets' own class shares; fer.training.calibrate.balanced_weights): 0 for the plain loss, 1
+    # for every class weighing the same, so that the network itself, not only its decision rule,
+    # learns the rare classes.
+    class_balance: float = 0.0
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -134,6 +140,10 @@ class TrainConfig:
         Selection(self.targets, self.label_weight, self.logit_adjustment, self.clear_faces_floor)  # checks its keys
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if not 0.0 <= self.class_balance <= 2.0:
+            raise ValueError(f"class_balance is a power in 0..2, got {self.class_balance}")
+        if self.class_balance and self.augment.mixup_alpha > 0:
+            raise ValueError("class_balance weights each face's loss; mixup blends faces of different weights: choose one")
 
     @property
     def selection(self) -> Selection:
@@ -358,20 +368,26 @@ def _arrays(split: Split) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Sequence[Path] = ()) -> dict:
-    """``fit``'s training data: arrays that Keras shuffles, or, with mixup, batches blended here;
-    with teachers, the targets are distilled from theirs."""
+    """``fit``'s training data: arrays that Keras shuffles (each face's loss weighted with
+    ``class_balance``), or, with mixup, batches blended here; with teachers, the targets are
+    distilled from theirs."""
     if config.targets == "votes":
         split, targets = vote_targets(split, config.label_weight)
         images = to_model_input(split.images)
     else:
         images, targets = _arrays(split)
+    own_targets = targets
     if teachers:
         logger.info("distilling from %s", ", ".join(map(str, teachers)))
         models = [keras.models.load_model(path, compile=False) for path in teachers]
         targets = distilled_targets(targets, teacher_probabilities(models, images), config.distill_weight)
     if config.augment.mixup_alpha > 0:
         return {"x": MixupBatches(images, targets, config.batch_size, config.augment.mixup_alpha, seed)}
-    return {"x": images, "y": targets, "batch_size": config.batch_size}
+    arrays = {"x": images, "y": targets, "batch_size": config.batch_size}
+    if config.class_balance:
+        # Weighed by the annotators' targets, not the teachers': the classes are the data's.
+        arrays["sample_weight"] = balanced_weights(own_targets, config.class_balance).astype(np.float32)
+    return arrays
 
 
 def vote_targets(split: Split, label_weight: float) -> tuple[Split, np.ndarray]:
