@@ -301,6 +301,35 @@ def test_a_votes_run_learns_vote_distributions_and_is_chosen_and_scored_on_both_
     assert report["logit_adjustment"]["tau"] in [s["tau"] for s in report["logit_adjustment"]["public_test"]]
 
 
+def test_a_class_balanced_run_weighs_each_class_the_same_in_its_loss(tmp_path: Path, monkeypatch) -> None:
+    data = with_votes(synthetic_data())
+    seen = {}
+    original_fit = keras.Model.fit
+
+    def recording_fit(self, x=None, y=None, sample_weight=None, **kwargs):
+        seen["targets"], seen["weights"] = y, sample_weight
+        return original_fit(self, x=x, y=y, sample_weight=sample_weight, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    train(replace(TINY, targets="votes", class_balance=1.0, label_smoothing=0.0), data, tmp_path)
+    targets, weights = seen["targets"], seen["weights"]
+    assert weights.shape == (len(targets),) and weights.mean() == pytest.approx(1.0, rel=1e-5)
+    # Neutral holds a share of almost every face's votes here: in the plain loss the classes' totals
+    # differ by more than a third; weighted, by less than a seventh (the same exactly
+    # only for one-class targets: a face's one weight counts for all its votes).
+    present = targets.sum(axis=0) > 0
+    plain, balanced = targets.sum(axis=0)[present], (weights[:, None] * targets).sum(axis=0)[present]
+    assert plain.max() / plain.min() > 1.3
+    assert balanced.max() / balanced.min() < 1.15
+
+
+@pytest.mark.parametrize("bad", [{"class_balance": -0.5}, {"class_balance": 3.0},
+                                 {"class_balance": 1.0, "augment": AugmentConfig(mixup_alpha=0.2)}])
+def test_a_class_balance_out_of_range_or_with_mixup_is_refused(bad: dict) -> None:
+    with pytest.raises(ValueError, match="class_balance"):
+        replace(TINY, **bad)
+
+
 def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model) -> None:
     from fer.training.calibrate import adjusted
 

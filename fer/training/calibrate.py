@@ -54,7 +54,8 @@ def pick_by_floor(scores: list[Score], floor: float) -> Score:
 
 def balanced_weights(targets: np.ndarray, power: float) -> np.ndarray:
     """Each face's weight, ``sum_c target_c / prior_c ** power`` with the targets' own prior, scaled
-    to a mean of 1: every class weighs the same in the loss at ``power`` 1."""
+    to a mean of 1. At ``power`` 1 every class weighs the same in the loss where each face's target
+    is one class, and about the same for vote distributions (one weight for all a face's votes)."""
     prior = np.maximum(targets.mean(axis=0), 1e-6)
     weights = (targets / prior**power).sum(axis=1)
     return weights / weights.mean()
