@@ -105,3 +105,23 @@ def test_evaluate_scores_both_label_sets_where_the_votes_are_given(tmp_path: Pat
         assert metrics["certain"][split]["faces"] == 1
         assert metrics["certain"][split]["balanced_accuracy"] in (0.0, 1.0)
     assert "FER+ majority accuracy" in capsys.readouterr().out
+
+
+def test_compare_reports_paired_differences_on_publictest_and_needs_the_votes(tmp_path: Path, tiny_model,
+                                                                             capsys) -> None:
+    from test_datasets import synthetic_rows, write_csv
+    from test_votes import vote_row, write_votes
+
+    model_path = tmp_path / "model.keras"
+    tiny_model.save(model_path)
+    rows = synthetic_rows(4)
+    csv = write_csv(tmp_path / "fer.csv", rows)
+    with pytest.raises(SystemExit, match="no votes file"):
+        main(["compare", "--model", str(model_path), "--against", str(model_path), "--data", str(csv)])
+    votes = write_votes(tmp_path / "votes.csv", [vote_row(usage, happiness=10) for _, _, usage in rows])
+    assert main(["compare", "--model", str(model_path), "--against", str(model_path), "--data", str(csv),
+                 "--votes", str(votes), "--resamples", "50"]) == 0
+    out = capsys.readouterr().out
+    # A model against itself: both measures, no difference, on PublicTest's 4 faces.
+    assert "PublicTest, 4 faces, 50 paired resamples" in out
+    assert out.count("difference +0.00 points (standard error 0.00") == 2

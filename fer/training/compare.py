@@ -53,7 +53,7 @@ def paired_bootstrap(val: Split, candidate: np.ndarray, reference: np.ndarray, r
     for measure in (_ferplus_accuracy, _clear_balanced_accuracy):
         mine = measure(counts, candidate, majority, clear)
         theirs = measure(counts, reference, majority, clear)
-        spread = mine - theirs
+        spread = (mine - theirs)[np.isfinite(mine - theirs)]  # a draw without a clear face scores neither
         results.append(PairedDifference(
             measure.__name__.lstrip("_"), float(measure(whole, candidate, majority, clear)[0]),
             float(measure(whole, reference, majority, clear)[0]), float(spread.std(ddof=1)),
@@ -77,4 +77,7 @@ def _clear_balanced_accuracy(counts: np.ndarray, predicted: np.ndarray, majority
         faces = counts @ of_class
         with np.errstate(invalid="ignore", divide="ignore"):
             recalls.append(np.where(faces > 0, (counts @ (of_class & (predicted == c))) / faces, np.nan))
-    return np.nanmean(np.stack(recalls), axis=0)
+    recalls_by_draw = np.stack(recalls)
+    present = np.isfinite(recalls_by_draw).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(present > 0, np.nansum(recalls_by_draw, axis=0) / present, np.nan)
