@@ -4,8 +4,8 @@ Scored alone, the clear faces' balanced accuracy has a standard error of about 1
 PublicTest (17 clear disgusted faces: one face moves it by almost a point), so two absolute floors
 cannot tell apart models within two points of each other. Both models answer the *same* faces, and
 most of that noise is in which faces were drawn, not in the models: resampling the faces once for
-both and taking the difference cancels it (about 1.0 point of standard error on the clear faces,
-0.3 on the FER+ majority accuracy, for the models of ``docs/experiments.md``).
+both and taking the difference cancels much of it (1.0-1.5 points of standard error on the clear
+faces, 0.3 on the FER+ majority accuracy, for the models of ``docs/experiments.md``).
 
 Only PublicTest is compared: this decides what ships, and PrivateTest decides nothing.
 """
@@ -50,12 +50,12 @@ def paired_bootstrap(val: Split, candidate: np.ndarray, reference: np.ndarray, r
     counts = np.random.default_rng(seed).multinomial(len(val), np.full(len(val), 1.0 / len(val)), size=resamples)
     whole = np.ones((1, len(val)))
     results = []
-    for measure in (_ferplus_accuracy, _clear_balanced_accuracy):
+    for name, measure in (("ferplus_accuracy", _ferplus_accuracy), ("clear_balanced_accuracy", _clear_balanced_accuracy)):
         mine = measure(counts, candidate, majority, clear)
         theirs = measure(counts, reference, majority, clear)
         spread = (mine - theirs)[np.isfinite(mine - theirs)]  # a draw without a clear face scores neither
         results.append(PairedDifference(
-            measure.__name__.lstrip("_"), float(measure(whole, candidate, majority, clear)[0]),
+            name, float(measure(whole, candidate, majority, clear)[0]),
             float(measure(whole, reference, majority, clear)[0]), float(spread.std(ddof=1)),
             float(np.percentile(spread, 5)), float(np.percentile(spread, 95))))
     return results[0], results[1]
