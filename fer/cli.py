@@ -236,12 +236,12 @@ def _train(args: argparse.Namespace) -> int:
     votes_name = config.votes_file if isinstance(config, TrainConfig) else None
     data = load_fer(args.data, votes=_votes_path(args.data, args.votes, votes_name))
     if args.config and args.init is None:
-        _print_summary(train_config(args.config, data, out, epochs=args.epochs))
+        _print_training_summary(train_config(args.config, data, out, epochs=args.epochs), out)
         return 0
     assert isinstance(config, TrainConfig)  # the built-in default, or a single run with --init (checked above)
     if args.epochs:
         config = replace(config, epochs=args.epochs)
-    _print_summary(train(config, data, out, init=args.init))
+    _print_training_summary(train(config, data, out, init=args.init), out)
     return 0
 
 
@@ -311,8 +311,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(report: dict) -> None:
-    for key in ("public_test", "private_test"):
+def _print_training_summary(report: dict, out: Path) -> None:
+    """A finished run's PublicTest scores only: the split its choices were made on. A candidate's
+    PrivateTest, printed beside them, would be read before the decision it must not inform."""
+    _print_summary(report, ("public_test",))
+    print(f"PrivateTest is in {out / 'metrics.json'}: read it once the run is chosen or rejected on PublicTest")
+
+
+def _print_summary(report: dict, splits: tuple[str, ...] = ("public_test", "private_test")) -> None:
+    for key in splits:
         m = report[key]
         if "ferplus" in report:
             plus, certain = report["ferplus"][key], report["certain"][key]

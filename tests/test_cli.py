@@ -125,3 +125,18 @@ def test_compare_reports_paired_differences_on_publictest_and_needs_the_votes(tm
     # A model against itself: both measures, no difference, on PublicTest's 4 faces.
     assert "PublicTest, 4 faces, 50 paired resamples" in out
     assert out.count("difference +0.00 points (standard error 0.00") == 2
+
+
+def test_train_prints_publictest_only_and_says_where_privatetest_is(tmp_path: Path, capsys) -> None:
+    from test_datasets import synthetic_rows, write_csv
+    from test_training import TINY
+
+    csv = write_csv(tmp_path / "fer.csv", synthetic_rows(4))
+    (tmp_path / "tiny.yaml").write_text(TINY.to_yaml())
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(csv), "--config", str(tmp_path / "tiny.yaml"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # A candidate's PrivateTest is written for later, not printed beside the scores it is chosen on.
+    assert "public_test   accuracy" in printed and "private_test" not in printed
+    assert f"PrivateTest is in {out / 'metrics.json'}" in printed
+    assert "accuracy" in json.loads((out / "metrics.json").read_text())["private_test"]

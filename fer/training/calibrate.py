@@ -10,6 +10,9 @@ FER+ majority accuracy among the ``tau`` whose clear faces' balanced accuracy re
 
 The shift is folded into the bias of the network's last (softmax) layer, so the saved model is a
 plain Keras model as before: the model contract, its probabilities, only re-weighted.
+
+The same class prior, moved into the loss instead of the decision, weights each training face
+(``balanced_weights``: the trainer's ``class_balance``, the head refit's ``power``).
 """
 
 from __future__ import annotations
