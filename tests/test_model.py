@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -99,3 +101,26 @@ def test_residual_pair_adds_its_input_to_its_output() -> None:
 def test_residual_network_needs_convolutions_in_pairs() -> None:
     with pytest.raises(ValueError, match="in pairs"):
         ArchConfig(convs_per_block=3, residual=True)
+
+
+def test_larger_input_size_upsamples_inside_the_graph_and_keeps_the_48x48_weights(tmp_path) -> None:
+    arch = ArchConfig(widths=(4, 8, 8, 8), convs_per_block=2, dense_units=8, residual=True)
+    small = build_classifier(arch)
+    large = build_classifier(replace(arch, input_size=56))
+    # Four 2x2 pools leave 3x3 maps at 48 and at 56: the flattened head fits both.
+    assert [w.shape for w in large.get_weights()] == [w.shape for w in small.get_weights()]
+    large.set_weights(small.get_weights())
+    large.save(tmp_path / "large.keras")
+    reloaded = keras.models.load_model(tmp_path / "large.keras")  # still the contract's 48x48 input
+    x = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    probabilities = reloaded.predict(x, verbose=0)
+    assert probabilities.shape == (4, 7)
+    np.testing.assert_allclose(probabilities, large.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    # The same weights on more positions give a different answer: the upsampling is really there.
+    assert not np.allclose(probabilities, small.predict(x, verbose=0), atol=1e-4)
+    assert reloaded.get_layer("upsample").output.shape[1:3] == (56, 56)
+
+
+def test_input_size_below_the_faces_is_refused() -> None:
+    with pytest.raises(ValueError, match="input_size below"):
+        ArchConfig(input_size=40)
