@@ -31,8 +31,8 @@ class ArchConfig:
     residual: bool = False
     # The side the network works at. Above 48 the face is upsampled inside the graph, so the
     # contract's 48x48 input stays: more positions for every convolution to look at (Barsoum et
-    # al. trained on FER+ at 64x64) for more compute per face. Up to 63, four 2x2 pools still
-    # leave 3x3 maps, so a 48x48 network's weights fit unchanged and can be fine-tuned at the
+    # al. trained on FER+ at 64x64) for more compute per face. Up to 63, the four-stage networks here
+    # still end in 3x3 maps, so a 48x48 network's weights fit unchanged and can be fine-tuned at the
     # larger side.
     input_size: int = FACE_SIZE
 
