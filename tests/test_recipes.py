@@ -26,7 +26,7 @@ from fer.training.recipes import (
     unpack,
 )
 from fer.training.soup import SoupConfig
-from fer.training.trainer import TrainConfig, trained_epochs
+from fer.training.trainer import TrainConfig, epoch_weights, trained_epochs
 
 
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
@@ -113,6 +113,38 @@ def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_pa
     assert list(zip(history.member, history.epoch, strict=True)) == [("parent", 0), ("one", 1), ("two", 1)]
     saved = (runs / "soup" / "config.yaml").read_text()
     assert "name: soup" in saved and "name: one" in saved and "seed: 2" in saved
+
+
+def test_a_soup_of_one_runs_last_epochs_averages_the_weights_it_kept(tmp_path: Path) -> None:
+    configs, runs = tmp_path / "configs", tmp_path / "runs"
+    configs.mkdir()
+    (configs / "run.yaml").write_text(replace(TINY, name="run", epochs=3, keep_epochs_from=2).to_yaml())
+    (configs / "swa.yaml").write_text("name: swa\ningredients: [run.yaml]\nepochs: [2, 3]\n")
+
+    train_config(configs / "swa.yaml", synthetic_data(), runs / "swa")
+
+    swa = keras.models.load_model(runs / "swa" / "best.keras")
+    kept = [keras.models.clone_model(swa) for _ in (2, 3)]
+    for model, epoch in zip(kept, (2, 3), strict=True):
+        model.load_weights(epoch_weights(runs / "run", epoch))
+    for mean, a, b in zip(swa.get_weights(), *(model.get_weights() for model in kept), strict=True):
+        if a.ndim == 4:
+            np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-5, atol=1e-7)
+    assert yaml.safe_load((runs / "swa" / "config.yaml").read_text())["epochs"] == [2, 3]
+
+    # Epochs the run did not keep are named, not silently skipped.
+    (configs / "early.yaml").write_text("name: early\ningredients: [run.yaml]\nepochs: [1, 3]\n")
+    with pytest.raises(FileNotFoundError, match=r"epoch-01\.weights\.h5.*keep_epochs_from"):
+        train_config(configs / "early.yaml", synthetic_data(), runs / "early")
+
+
+@pytest.mark.parametrize("soup", ["ingredients: [a.yaml, b.yaml]\nepochs: [2, 3]",
+                                  "ingredients: [a.yaml]\nepochs: [3, 2]",
+                                  "ingredients: [a.yaml]\nepochs: [2, 3]\nweights: [1.0]"])
+def test_a_soup_of_epochs_needs_one_ingredient_and_an_ordered_range(tmp_path: Path, soup: str) -> None:
+    (tmp_path / "s.yaml").write_text(f"name: s\n{soup}\n")
+    with pytest.raises(ValueError, match="one ingredient's epochs"):
+        SoupConfig.from_yaml(tmp_path / "s.yaml")
 
 
 def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(tmp_path: Path) -> None:

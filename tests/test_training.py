@@ -7,6 +7,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import TINY_ARCH
@@ -20,6 +21,7 @@ from fer.training.trainer import (
     TrainConfig,
     choose_tta,
     dedupe_history,
+    epoch_weights,
     logged_epochs,
     train,
 )
@@ -77,6 +79,30 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     tta = metrics["test_time_augmentation"]
     assert set(tta["public_test_accuracy"]) == {"none", "flip", "flip+shift"}
     assert tta["chosen"] == choose_tta(tta["public_test_accuracy"])
+
+
+def test_a_run_keeps_its_classifier_after_each_epoch_from_the_one_named(tmp_path: Path) -> None:
+    data = synthetic_data()
+    train(replace(TINY, epochs=2, keep_epochs_from=2), data, tmp_path / "late")
+    assert [p.name for p in (tmp_path / "late" / "epochs").iterdir()] == ["epoch-02.weights.h5"]
+
+    train(replace(TINY, epochs=3, keep_epochs_from=1), data, tmp_path / "all")
+    best = keras.models.load_model(tmp_path / "all" / "best.keras")
+    kept = []
+    for epoch in (1, 2, 3):
+        kept.append(keras.models.clone_model(best))
+        kept[-1].load_weights(epoch_weights(tmp_path / "all", epoch))
+    # Each file is that epoch's network: the best epoch's is best.keras's, and training moved between them.
+    history = pd.read_csv(tmp_path / "all" / "history.csv")
+    for a, b in zip(kept[int(history.val_accuracy.idxmax())].get_weights(), best.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(kept[1].get_weights()[0], kept[2].get_weights()[0])
+
+
+@pytest.mark.parametrize("first", [0, 4])
+def test_keeping_epochs_the_run_does_not_have_is_refused(first: int) -> None:
+    with pytest.raises(ValueError, match=r"keep_epochs_from names one of the run's epochs, 1\.\.3"):
+        replace(TINY, epochs=3, keep_epochs_from=first)
 
 
 def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:

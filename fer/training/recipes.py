@@ -4,7 +4,8 @@ A config file describes one of four kinds of run:
 
 - a single network (``fer.training.trainer.TrainConfig``), which may start from another run's weights
   (``init_from``) or learn from other runs' answers (``teachers``);
-- a soup (``fer.training.soup.SoupConfig``): the mean of the weights of its ``ingredients``;
+- a soup (``fer.training.soup.SoupConfig``): the mean of the weights of its ``ingredients``, or of
+  one ingredient's last ``epochs``;
 - an ensemble (``fer.training.ensemble.EnsembleConfig``): the mean of the answers of its ``members``;
 - a head refit (``fer.training.rebalance.HeadConfig``): another run's ``network`` with its softmax
   layer refit on class-balanced targets.
@@ -35,7 +36,7 @@ from fer.imaging import to_model_input
 from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.training.model import tta_network
 from fer.training.rebalance import HeadConfig, is_head_config, refit
-from fer.training.soup import SoupConfig, is_soup_config, make_soup
+from fer.training.soup import SoupConfig, epoch_snapshots, is_soup_config, make_soup
 from fer.training.trainer import (
     BEST_FILE,
     BY_LABELS,
@@ -44,6 +45,7 @@ from fer.training.trainer import (
     METRICS_FILE,
     Selection,
     TrainConfig,
+    epoch_weights,
     finalise,
     nested_networks,
     train,
@@ -90,10 +92,19 @@ def config_record(path: Path) -> dict:
     if isinstance(config, TrainConfig):
         return config.to_dict()
     if isinstance(config, SoupConfig):
-        return {"name": config.name, "ingredients": [config_record(p) for p in config.ingredients]}
+        return _soup_record(config)
     if isinstance(config, HeadConfig):
         return _head_record(config)
     return {"name": config.name, "members": [config_record(p) for p in config.members]}
+
+
+def _soup_record(config: SoupConfig) -> dict:
+    record: dict = {"name": config.name, "ingredients": [config_record(path) for path in config.ingredients]}
+    if config.weights is not None:
+        record["weights"] = list(config.weights)
+    if config.epochs is not None:
+        record["epochs"] = list(config.epochs)
+    return record
 
 
 def _head_record(config: HeadConfig) -> dict:
@@ -136,11 +147,11 @@ def train_soup(config: SoupConfig, data: FerData, out_dir: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     runs = [finished_run(path, data, out.parent) for path in config.ingredients]
     ingredients = [keras.models.load_model(run / BEST_FILE, compile=False) for run in runs]
+    if config.epochs is not None:
+        first, last = config.epochs
+        ingredients = epoch_snapshots(ingredients[0], [epoch_weights(runs[0], e) for e in range(first, last + 1)])
     make_soup(ingredients, to_model_input(data.train.images), config.weights).save(out / BEST_FILE)
-    record: dict = {"name": config.name, "ingredients": [config_record(path) for path in config.ingredients]}
-    if config.weights is not None:
-        record["weights"] = list(config.weights)
-    return _finalise_combined(out, record, runs, data, config.selection)
+    return _finalise_combined(out, _soup_record(config), runs, data, config.selection)
 
 
 def train_head(config: HeadConfig, data: FerData, out_dir: str | Path) -> dict:

@@ -17,6 +17,15 @@ A soup config names its ingredients' config files (relative to itself)::
 and then chooses test-time augmentation on PublicTest exactly as for a single run
 (``fer.training.recipes.train_soup``). Its ``history.csv`` holds the ingredients' curves, the stages they
 share once.
+
+A soup of one run's last epochs is stochastic weight averaging (Izmailov et al., 2018): late in a
+cosine schedule the weights wander about one basin, and their mean sits nearer its centre than any
+of them. Its config names one ingredient, whose config keeps those epochs' weights
+(``keep_epochs_from``), and the first and last epoch to average::
+
+    name: resnet-wide-ferplus-swa
+    ingredients: [resnet-wide-ferplus.yaml]
+    epochs: [31, 40]
 """
 
 from __future__ import annotations
@@ -45,8 +54,15 @@ class SoupConfig:
     # a network and its own fine-tune, weighted (1 - alpha, alpha) are WiSE-FT (Wortsman et al., 2022).
     weights: tuple[float, ...] | None = None
     selection: Selection = BY_LABELS
+    # First and last epoch (from 1) of the one ingredient whose kept weights are averaged; none: each
+    # ingredient's best epoch.
+    epochs: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
+        if self.epochs is not None and (len(self.ingredients) != 1 or self.weights is not None
+                                        or not 1 <= self.epochs[0] <= self.epochs[1]):
+            raise ValueError(f"{self.name}: epochs averages one ingredient's epochs, uniformly: "
+                             f"one ingredient, no weights, epochs [first, last], got {self.epochs}")
         if self.weights is not None and (len(self.weights) != len(self.ingredients)
                                          or min(self.weights) < 0 or abs(sum(self.weights) - 1) > 1e-6):
             raise ValueError(f"{self.name}: weights must be one share per ingredient, summing to 1, got {self.weights}")
@@ -56,13 +72,16 @@ class SoupConfig:
         """``name`` and ``ingredients``, and optionally ``weights`` and the selection keys of a
         single run's config (``targets``, ``logit_adjustment``, ...: ``fer.training.trainer.Selection``)."""
         raw = yaml.safe_load(Path(path).read_text()) or {}
-        options = {key: raw.pop(key) for key in list(raw) if key == "weights" or key in SELECTION_KEYS}
+        options = {key: raw.pop(key) for key in list(raw) if key in ("weights", "epochs") or key in SELECTION_KEYS}
         unknown = set(raw) - {"name", "ingredients"}
         if unknown:
             raise ValueError(f"{path}: unknown soup key(s) {sorted(unknown)}")
         name, ingredients = read_config_list(path, "ingredients", extra=set(options))
         weights = tuple(float(w) for w in options.pop("weights")) if "weights" in options else None
-        return cls(name, ingredients, weights, Selection(**options))
+        epochs = options.pop("epochs", None)
+        if epochs is not None and (not isinstance(epochs, list) or len(epochs) != 2):
+            raise ValueError(f"{path}: epochs is [first, last], got {epochs!r}")
+        return cls(name, ingredients, weights, Selection(**options), tuple(epochs) if epochs else None)
 
 
 def is_soup_config(path: str | Path) -> bool:
@@ -96,6 +115,21 @@ def recalibrate_batchnorm(model: keras.Model, images: np.ndarray, batch_size: in
     finally:
         for layer, momentum in zip(norms, momenta, strict=True):
             layer.momentum = momentum
+
+
+def epoch_snapshots(network: keras.Model, paths: Sequence[Path]) -> list[keras.Model]:
+    """Copies of ``network`` (the run's best epoch, for its architecture) holding the weights kept
+    in each of ``paths`` (``fer.training.trainer.epoch_weights``)."""
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no kept weights at {', '.join(missing)}: the run's config needs "
+                                "keep_epochs_from at or before the first epoch averaged, from its first training")
+    snapshots = []
+    for path in paths:
+        snapshot = keras.models.clone_model(network)
+        snapshot.load_weights(path)
+        snapshots.append(snapshot)
+    return snapshots
 
 
 def make_soup(ingredients: Sequence[keras.Model], images: np.ndarray, shares: Sequence[float] | None = None) -> keras.Model:

@@ -11,6 +11,8 @@ A run directory holds everything about one run::
     history_stages.csv  (a run with ``init_from``) the same, preceded by the earlier stages'
     metrics.json    PublicTest and PrivateTest metrics of model.keras, and the TTA decision
     checkpoints/    the full training state after the last finished epoch (untracked)
+    epochs/         (a run with ``keep_epochs_from``) the classifier's weights after each epoch
+                    from that one on, for a soup of the run's last epochs (``fer.training.soup``)
 
 Running the same command again resumes from ``checkpoints/`` after an interruption.
 """
@@ -58,6 +60,7 @@ HISTORY_FILE = "history.csv"
 STAGES_FILE = "history_stages.csv"  # a staged run's curves with those of the runs it started from
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
+EPOCHS_DIR = "epochs"
 TTA_MARGIN = 0.005
 # Network passes per face of each test-time augmentation. The live app's budget is 3 ms per face
 # on a 2-core CPU, which two passes of the shipped network just meet (bench/: `classify`).
@@ -132,6 +135,10 @@ class TrainConfig:
     # for every class weighing the same, so that the network itself, not only its decision rule,
     # learns the rare classes.
     class_balance: float = 0.0
+    # Keep the classifier's weights after this epoch (counted from 1) and every later one in epochs/,
+    # so that a soup can average the run's last epochs (stochastic weight averaging, Izmailov et
+    # al., 2018). Saving weights changes nothing in the training.
+    keep_epochs_from: int | None = None
     arch: ArchConfig = field(default_factory=ArchConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -144,6 +151,8 @@ class TrainConfig:
             raise ValueError(f"class_balance is a power in 0..2, got {self.class_balance}")
         if self.class_balance and self.augment.mixup_alpha > 0:
             raise ValueError("class_balance weights each face's loss; mixup blends faces of different weights: choose one")
+        if self.keep_epochs_from is not None and not 1 <= self.keep_epochs_from <= self.epochs:
+            raise ValueError(f"keep_epochs_from names one of the run's epochs, 1..{self.epochs}, got {self.keep_epochs_from}")
 
     @property
     def selection(self) -> Selection:
@@ -224,6 +233,30 @@ class SaveBestClassifier(keras.callbacks.Callback):
             logger.info("epoch %d: PublicTest accuracy %.4f, saved %s", epoch + 1, val_accuracy, self.path)
 
 
+class SaveEpochWeights(keras.callbacks.Callback):
+    """Save the classifier's weights (float32, as ``SaveBestClassifier`` saves it) after every epoch
+    from ``first`` (counted from 1) on, each in its own file (``epoch_weights``)."""
+
+    def __init__(self, classifier: keras.Model, saved_as: keras.Model, run_dir: Path, first: int) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.saved_as = saved_as
+        self.run_dir = run_dir
+        self.first = first
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch + 1 >= self.first:
+            path = epoch_weights(self.run_dir, epoch + 1)
+            path.parent.mkdir(exist_ok=True)
+            self.saved_as.set_weights(self.classifier.get_weights())
+            self.saved_as.save_weights(path)
+
+
+def epoch_weights(run_dir: Path, epoch: int) -> Path:
+    """Where a run with ``keep_epochs_from`` keeps its classifier's weights after ``epoch`` (from 1)."""
+    return run_dir / EPOCHS_DIR / f"epoch-{epoch:02d}.weights.h5"
+
+
 def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | Path | None = None,
           epochs_before: int = 0, teachers: Sequence[Path] = ()) -> dict:
     """Train (or resume) a run in ``out_dir`` and return its metrics report.
@@ -262,6 +295,7 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
         keras.callbacks.BackupAndRestore(str(out / "checkpoints"), delete_checkpoint=False),
         SaveBestClassifier(classifier, out / BEST_FILE,
                            max((float(row["val_accuracy"]) for row in logged), default=-1.0), saved_as=saved_as),
+        *([SaveEpochWeights(classifier, saved_as, out, config.keep_epochs_from)] if config.keep_epochs_from else []),
         # Before the logger, which writes what they add to an epoch's logs.
         *schedule_callbacks(config, steps_per_epoch, [float(row["val_loss"]) for row in logged]),
         keras.callbacks.CSVLogger(str(out / HISTORY_FILE), append=True),
