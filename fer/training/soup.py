@@ -69,7 +69,7 @@ class SoupConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SoupConfig:
-        """``name`` and ``ingredients``, and optionally ``weights`` and the selection keys of a
+        """``name`` and ``ingredients``, and optionally ``weights`` or ``epochs`` and the selection keys of a
         single run's config (``targets``, ``logit_adjustment``, ...: ``fer.training.trainer.Selection``)."""
         raw = yaml.safe_load(Path(path).read_text()) or {}
         options = {key: raw.pop(key) for key in list(raw) if key in ("weights", "epochs") or key in SELECTION_KEYS}
