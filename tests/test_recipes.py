@@ -25,7 +25,7 @@ from fer.training.recipes import (
     train_soup,
     unpack,
 )
-from fer.training.soup import SoupConfig
+from fer.training.soup import SoupConfig, epoch_snapshots
 from fer.training.trainer import TrainConfig, epoch_weights, trained_epochs
 
 
@@ -124,9 +124,7 @@ def test_a_soup_of_one_runs_last_epochs_averages_the_weights_it_kept(tmp_path: P
     train_config(configs / "swa.yaml", synthetic_data(), runs / "swa")
 
     swa = keras.models.load_model(runs / "swa" / "best.keras")
-    kept = [keras.models.clone_model(swa) for _ in (2, 3)]
-    for model, epoch in zip(kept, (2, 3), strict=True):
-        model.load_weights(epoch_weights(runs / "run", epoch))
+    kept = epoch_snapshots(swa, [epoch_weights(runs / "run", epoch) for epoch in (2, 3)])
     for mean, a, b in zip(swa.get_weights(), *(model.get_weights() for model in kept), strict=True):
         if a.ndim == 4:
             np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-5, atol=1e-7)

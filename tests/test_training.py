@@ -16,6 +16,7 @@ from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
 from fer.training import trainer as training
 from fer.training.model import AugmentConfig, build_classifier
+from fer.training.soup import epoch_snapshots
 from fer.training.trainer import (
     TTA_VIEWS,
     TrainConfig,
@@ -88,10 +89,7 @@ def test_a_run_keeps_its_classifier_after_each_epoch_from_the_one_named(tmp_path
 
     train(replace(TINY, epochs=3, keep_epochs_from=1), data, tmp_path / "all")
     best = keras.models.load_model(tmp_path / "all" / "best.keras")
-    kept = []
-    for epoch in (1, 2, 3):
-        kept.append(keras.models.clone_model(best))
-        kept[-1].load_weights(epoch_weights(tmp_path / "all", epoch))
+    kept = epoch_snapshots(best, [epoch_weights(tmp_path / "all", epoch) for epoch in (1, 2, 3)])
     # Each file is that epoch's network: the best epoch's is best.keras's, and training moved between them.
     history = pd.read_csv(tmp_path / "all" / "history.csv")
     for a, b in zip(kept[int(history.val_accuracy.idxmax())].get_weights(), best.get_weights(), strict=True):
