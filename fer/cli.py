@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     unpack.add_argument("--model", required=True, type=Path,
                         help="the model file, history.csv beside it, e.g. models/emotion_cnn.keras")
     unpack.add_argument("--runs", type=Path, default=DEFAULT_OUT, help="where the runs go (default: runs)")
+    unpack.add_argument("--votes", type=Path, help=VOTES_HELP + "; a FER+ run's logit adjustment is chosen on them")
     unpack.set_defaults(handler=_unpack)
 
     evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")
@@ -258,7 +259,8 @@ def _unpack(args: argparse.Namespace) -> int:
     from fer.datasets import load_fer
     from fer.training.recipes import unpack
 
-    for run in unpack(args.model, args.config, load_fer(args.data), args.runs):
+    data = load_fer(args.data, votes=_votes_path(args.data, args.votes))
+    for run in unpack(args.model, args.config, data, args.runs):
         print(f"{run}: finished")
     return 0
 

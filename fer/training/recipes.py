@@ -23,6 +23,7 @@ soups and fine-tunes build on them instead of training them again.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,7 @@ import yaml
 
 from fer.datasets import FerData
 from fer.imaging import to_model_input
+from fer.training.calibrate import adjusted
 from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.training.model import tta_network
 from fer.training.rebalance import HeadConfig, is_head_config, refit
@@ -50,6 +52,7 @@ from fer.training.trainer import (
     nested_networks,
     train,
     trained_epochs,
+    vote_targets,
     write_combined_history,
     write_staged_history,
 )
@@ -221,15 +224,34 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         network = networks.get(layer_name(name))
         if network is None:
             raise ValueError(f"{model_path} holds no member named {name}: was it trained from {config_path}?")
+        single = read_config(path)
+        selection = single.selection if isinstance(single, TrainConfig | SoupConfig | HeadConfig) else BY_LABELS
+        if not isinstance(config, EnsembleConfig):  # the model is this run's, its adjustment folded in
+            network = as_trained(network, _shipped_tau(model_path), data, selection)
         out.mkdir(parents=True, exist_ok=True)
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
         (out / CONFIG_FILE).write_text(yaml.safe_dump(config_record(path), sort_keys=False))
-        single = read_config(path)
-        # The saved network is the adjusted one already: finalise it as it is.
-        selection = single.selection if isinstance(single, TrainConfig | SoupConfig | HeadConfig) else BY_LABELS
-        finalise(out, data, name, replace(selection, logit_adjustment=False))
+        # Chosen again on PublicTest, as the run chose them: the same network, so the same choices.
+        finalise(out, data, name, selection)
     return runs
+
+
+def as_trained(network: keras.Model, tau: float, data: FerData, selection: Selection) -> keras.Model:
+    """A saved network as its run trained it: the logit adjustment (``tau``) folded into its softmax
+    bias undone, so that a soup or a fine-tune of it starts from the network, not the decision rule."""
+    if not tau:
+        return network
+    _, targets = vote_targets(data.train, selection.label_weight)
+    return adjusted(network, targets.mean(axis=0), -tau)
+
+
+def _shipped_tau(model_path: Path) -> float:
+    """The logit adjustment's tau a model was saved with, from the metrics.json beside it (0: none)."""
+    metrics = model_path.with_name(METRICS_FILE)
+    if not metrics.exists():
+        return 0.0
+    return float(json.loads(metrics.read_text()).get("logit_adjustment", {}).get("tau", 0.0))
 
 
 def _networks_by_run(model: keras.Model, config: RunConfig) -> dict[str, keras.Model]:
