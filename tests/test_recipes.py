@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_training import TINY, synthetic_data
+from test_training import TINY, synthetic_data, with_votes
 
 import fer.training.recipes
 from fer.training.ensemble import EnsembleConfig
@@ -26,7 +26,8 @@ from fer.training.recipes import (
     unpack,
 )
 from fer.training.soup import SoupConfig, epoch_snapshots
-from fer.training.trainer import TrainConfig, epoch_weights, trained_epochs
+from fer.training.calibrate import adjusted
+from fer.training.trainer import TrainConfig, epoch_weights, train, trained_epochs, vote_targets
 
 
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
@@ -233,6 +234,33 @@ def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_c
     train_from_config(configs / "child.yaml", data, fresh / "child")
     assert trained == ["child"]
     assert trained_epochs(fresh / "child") == 3
+
+
+def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tmp_path: Path) -> None:
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    config = replace(TINY, name="crowd", targets="votes", logit_adjustment=True, label_smoothing=0.0)
+    (configs / "crowd.yaml").write_text(config.to_yaml())
+    data = with_votes(synthetic_data())
+    run = tmp_path / "runs" / "crowd"
+    train(config, data, run)
+    network = keras.models.load_model(run / "best.keras")
+    shipped = tmp_path / "models"  # a fresh clone's: the network with tau 0.5 folded in, inside flip TTA
+    shipped.mkdir()
+    prior = vote_targets(data.train, 0.0)[1].mean(axis=0)
+    with_tta(adjusted(network, prior, 0.5)).save(shipped / "model.keras")
+    pd.read_csv(run / "history.csv").assign(member="crowd").to_csv(shipped / "history.csv", index=False)
+    (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": {"tau": 0.5}}))
+
+    unpack(shipped / "model.keras", configs / "crowd.yaml", data, tmp_path / "fresh")
+
+    # The recovered run holds the network as trained (the crowd's prior back in its bias), so a
+    # soup or fine-tune of it starts from the network, and its decision rule is chosen again.
+    faces = np.random.default_rng(3).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    recovered = keras.models.load_model(tmp_path / "fresh" / "crowd" / "best.keras")
+    np.testing.assert_allclose(recovered.predict_on_batch(faces), network.predict_on_batch(faces), atol=1e-5)
+    chosen = json.loads((tmp_path / "fresh" / "crowd" / "metrics.json").read_text())["logit_adjustment"]["tau"]
+    assert chosen == json.loads((run / "metrics.json").read_text())["logit_adjustment"]["tau"]
 
 
 def test_unpack_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: keras.Model) -> None:
