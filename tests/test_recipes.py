@@ -13,6 +13,7 @@ import yaml
 from test_training import TINY, synthetic_data, with_votes
 
 import fer.training.recipes
+from fer.training.calibrate import adjusted
 from fer.training.ensemble import EnsembleConfig
 from fer.training.model import with_tta
 from fer.training.rebalance import HeadConfig
@@ -26,7 +27,6 @@ from fer.training.recipes import (
     unpack,
 )
 from fer.training.soup import SoupConfig, epoch_snapshots
-from fer.training.calibrate import adjusted
 from fer.training.trainer import TrainConfig, epoch_weights, train, trained_epochs, vote_targets
 
 
