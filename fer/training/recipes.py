@@ -23,7 +23,6 @@ soups and fine-tunes build on them instead of training them again.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +33,7 @@ import yaml
 
 from fer.datasets import FerData
 from fer.imaging import to_model_input
+from fer.metrics import read_metrics
 from fer.training.calibrate import adjusted
 from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.training.model import tta_network
@@ -207,9 +207,10 @@ def lineage(path: Path) -> set[str]:
 def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -> list[Path]:
     """Recover the runs a model saved from ``config_path`` was made of, as finished runs in
     ``runs_dir``: an ensemble's members, or the one network a soup or a single run saved (as the
-    shipped model, inside its TTA wrapper). Each gets its weights (as the file stores them), its
-    stages' curves from the ``history.csv`` beside the model, its config record, then its
-    finalisation. Finished runs already there are kept."""
+    shipped model, inside its TTA wrapper). Each gets its weights (as the file stores them, a logit
+    adjustment folded into a soup's or a run's undone), its stages' curves from the ``history.csv``
+    beside the model, its config record, then its finalisation, which chooses the TTA and the
+    adjustment again. Finished runs already there are kept."""
     config = read_config(config_path)
     networks = _networks_by_run(keras.models.load_model(model_path, compile=False), config)
     history = pd.read_csv(model_path.with_name(HISTORY_FILE))
@@ -251,7 +252,7 @@ def _shipped_tau(model_path: Path) -> float:
     metrics = model_path.with_name(METRICS_FILE)
     if not metrics.exists():
         return 0.0
-    return float(json.loads(metrics.read_text()).get("logit_adjustment", {}).get("tau", 0.0))
+    return float(read_metrics(metrics).get("logit_adjustment", {}).get("tau", 0.0))
 
 
 def _networks_by_run(model: keras.Model, config: RunConfig) -> dict[str, keras.Model]:
