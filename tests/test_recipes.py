@@ -27,7 +27,7 @@ from fer.training.recipes import (
     unpack,
 )
 from fer.training.soup import SoupConfig, epoch_snapshots
-from fer.training.trainer import TrainConfig, epoch_weights, train, trained_epochs, vote_targets
+from fer.training.trainer import TrainConfig, epoch_weights, train, trained_epochs, training_prior
 
 
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tm
     network = keras.models.load_model(run / "best.keras")
     shipped = tmp_path / "models"  # a fresh clone's: the network with tau 0.5 folded in, inside flip TTA
     shipped.mkdir()
-    prior = vote_targets(data.train, 0.0)[1].mean(axis=0)
+    prior = training_prior(data, 0.0)
     with_tta(adjusted(network, prior, 0.5)).save(shipped / "model.keras")
     pd.read_csv(run / "history.csv").assign(member="crowd").to_csv(shipped / "history.csv", index=False)
     (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": {"tau": 0.5}}))

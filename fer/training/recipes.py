@@ -52,7 +52,7 @@ from fer.training.trainer import (
     nested_networks,
     train,
     trained_epochs,
-    vote_targets,
+    training_prior,
     write_combined_history,
     write_staged_history,
 )
@@ -228,7 +228,7 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         single = read_config(path)
         selection = single.selection if isinstance(single, TrainConfig | SoupConfig | HeadConfig) else BY_LABELS
         if not isinstance(config, EnsembleConfig):  # the model is this run's, its adjustment folded in
-            network = as_trained(network, _shipped_tau(model_path), data, selection)
+            network = _as_trained(network, _shipped_tau(model_path), data, selection)
         out.mkdir(parents=True, exist_ok=True)
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
@@ -238,13 +238,12 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
     return runs
 
 
-def as_trained(network: keras.Model, tau: float, data: FerData, selection: Selection) -> keras.Model:
+def _as_trained(network: keras.Model, tau: float, data: FerData, selection: Selection) -> keras.Model:
     """A saved network as its run trained it: the logit adjustment (``tau``) folded into its softmax
     bias undone, so that a soup or a fine-tune of it starts from the network, not the decision rule."""
     if not tau:
         return network
-    _, targets = vote_targets(data.train, selection.label_weight)
-    return adjusted(network, targets.mean(axis=0), -tau)
+    return adjusted(network, training_prior(data, selection.label_weight), -tau)
 
 
 def _shipped_tau(model_path: Path) -> float:

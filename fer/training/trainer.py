@@ -354,8 +354,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views; the record."""
     from fer.training.calibrate import adjusted, choose_tau
 
-    _, targets = vote_targets(data.train, config.label_weight)
-    prior = targets.mean(axis=0)
+    prior = training_prior(data, config.label_weight)
     views = {"none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}[tta]
     tau, scores = choose_tau(best, prior, data.val,
                              lambda model, split: predict_split(views(model), split), config.clear_faces_floor)
@@ -435,6 +434,12 @@ def vote_targets(split: Split, label_weight: float) -> tuple[Split, np.ndarray]:
     one_hot = keras.utils.to_categorical(split.labels[usable], NUM_CLASSES)
     targets = (1.0 - label_weight) * distribution[usable] + label_weight * one_hot
     return split.subset(usable), targets.astype(np.float32)
+
+
+def training_prior(data: FerData, label_weight: float) -> np.ndarray:
+    """Each class's share of the training targets: the prior a logit adjustment is made against
+    (and undone against, by ``fer.training.recipes.unpack``)."""
+    return vote_targets(data.train, label_weight)[1].mean(axis=0)
 
 
 def trained_epochs(run_dir: Path) -> int:
