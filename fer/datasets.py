@@ -61,9 +61,13 @@ class Split:
         kept = self.subset(majority != NO_LABEL)
         return Split(kept.images, majority[majority != NO_LABEL], kept.votes)
 
+    def certain_mask(self) -> np.ndarray:
+        """Which faces' FER2013 label is also the FER+ majority's: clear expressions."""
+        return self.labels == self.majority()
+
     def certain(self) -> Split:
         """The faces whose FER2013 label is also the FER+ majority's: clear expressions."""
-        return self.subset(self.labels == self.majority())
+        return self.subset(self.certain_mask())
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,7 @@ def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tm
     network = keras.models.load_model(run / "best.keras")
     shipped = tmp_path / "models"  # a fresh clone's: the network with tau 0.5 folded in, inside flip TTA
     shipped.mkdir()
-    prior = training_prior(data, 0.0)
+    prior = training_prior(data, config.selection)
     with_tta(adjusted(network, prior, 0.5)).save(shipped / "model.keras")
     pd.read_csv(run / "history.csv").assign(member="crowd").to_csv(shipped / "history.csv", index=False)
     (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": {"tau": 0.5}}))

@@ -243,7 +243,7 @@ def _as_trained(network: keras.Model, tau: float, data: FerData, selection: Sele
     bias undone, so that a soup or a fine-tune of it starts from the network, not the decision rule."""
     if not tau:
         return network
-    return adjusted(network, training_prior(data, selection.label_weight), -tau)
+    return adjusted(network, training_prior(data, selection), -tau)
 
 
 def _shipped_tau(model_path: Path) -> float:

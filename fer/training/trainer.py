@@ -77,6 +77,7 @@ class Selection:
 
     targets: str = "labels"
     label_weight: float = 0.0  # the FER2013 label's share of the training targets: the prior's
+    clear_label_weight: float = 0.0  # ... and its share on the clear training faces: the prior's too
     logit_adjustment: bool = False
     clear_faces_floor: float = 0.85
 
@@ -85,6 +86,8 @@ class Selection:
             raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
         if not 0.0 <= self.label_weight <= 1.0:
             raise ValueError(f"label_weight must lie in 0..1, got {self.label_weight}")
+        if not 0.0 <= self.clear_label_weight <= 1.0:
+            raise ValueError(f"clear_label_weight must lie in 0..1, got {self.clear_label_weight}")
         if self.logit_adjustment and self.targets != "votes":
             raise ValueError("logit_adjustment corrects the prior of FER+ votes: it needs targets: votes")
 
@@ -122,6 +125,10 @@ class TrainConfig:
     # FER2013 label mixed in. A votes run picks its epoch by FER+ majority accuracy on PublicTest.
     targets: str = "labels"
     label_weight: float = 0.0
+    # ... and on the clear training faces only (FER2013's label is the FER+ majority's: two sources
+    # agree), this share of the target is that label, so that the network is sure of the faces both
+    # sources are sure of, while ambiguous faces keep the crowd's split (fer.training.trainer.vote_targets).
+    clear_label_weight: float = 0.0
     # The votes file, beside the FER2013 CSV (`python -m fer train --votes` names another).
     votes_file: str = "ferplus.csv.gz"
     # A votes run only: lower each class's logit by tau * log(its share of the training votes), tau
@@ -144,7 +151,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choices(self)
-        Selection(self.targets, self.label_weight, self.logit_adjustment, self.clear_faces_floor)  # checks its keys
+        _ = self.selection  # Selection checks its own keys
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not 0.0 <= self.class_balance <= 2.0:
@@ -156,7 +163,8 @@ class TrainConfig:
 
     @property
     def selection(self) -> Selection:
-        return Selection(self.targets, self.label_weight, self.logit_adjustment, self.clear_faces_floor)
+        return Selection(self.targets, self.label_weight, self.clear_label_weight, self.logit_adjustment,
+                         self.clear_faces_floor)
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -354,7 +362,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views; the record."""
     from fer.training.calibrate import adjusted, choose_tau
 
-    prior = training_prior(data, config.label_weight)
+    prior = training_prior(data, config)
     views = {"none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}[tta]
     tau, scores = choose_tau(best, prior, data.val,
                              lambda model, split: predict_split(views(model), split), config.clear_faces_floor)
@@ -405,7 +413,7 @@ def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Seque
     ``class_balance``), or, with mixup, batches blended here; with teachers, the targets are
     distilled from theirs."""
     if config.targets == "votes":
-        split, targets = vote_targets(split, config.label_weight)
+        split, targets = vote_targets(split, config.label_weight, config.clear_label_weight)
         images = to_model_input(split.images)
     else:
         images, targets = _arrays(split)
@@ -423,9 +431,10 @@ def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Seque
     return arrays
 
 
-def vote_targets(split: Split, label_weight: float) -> tuple[Split, np.ndarray]:
+def vote_targets(split: Split, label_weight: float, clear_label_weight: float = 0.0) -> tuple[Split, np.ndarray]:
     """The faces with at least one usable FER+ vote, and their targets: the vote distribution with
-    ``label_weight`` of the FER2013 label's one-hot mixed in."""
+    ``label_weight`` of the FER2013 label's one-hot mixed in, and on the clear faces (the label is
+    the FER+ majority's) ``clear_label_weight`` of the label in what that gives."""
     if split.votes is None:
         raise ValueError("targets: votes needs the FER+ votes file beside the FER2013 CSV (--votes)")
     distribution = vote_distribution(split.votes)
@@ -433,13 +442,17 @@ def vote_targets(split: Split, label_weight: float) -> tuple[Split, np.ndarray]:
     logger.info("training on the FER+ votes of %d faces (%d without a usable vote left out)", usable.sum(), (~usable).sum())
     one_hot = keras.utils.to_categorical(split.labels[usable], NUM_CLASSES)
     targets = (1.0 - label_weight) * distribution[usable] + label_weight * one_hot
+    if clear_label_weight:
+        clear = split.subset(usable).certain_mask()
+        logger.info("%d clear faces' targets %.2f their label", clear.sum(), clear_label_weight)
+        targets[clear] = (1.0 - clear_label_weight) * targets[clear] + clear_label_weight * one_hot[clear]
     return split.subset(usable), targets.astype(np.float32)
 
 
-def training_prior(data: FerData, label_weight: float) -> np.ndarray:
-    """Each class's share of the training targets: the prior a logit adjustment is made against
-    (and undone against, by ``fer.training.recipes.unpack``)."""
-    return vote_targets(data.train, label_weight)[1].mean(axis=0)
+def training_prior(data: FerData, selection: Selection) -> np.ndarray:
+    """Each class's share of the training targets ``selection`` names: the prior a logit adjustment
+    is made against (and undone against, by ``fer.training.recipes.unpack``)."""
+    return vote_targets(data.train, selection.label_weight, selection.clear_label_weight)[1].mean(axis=0)
 
 
 def trained_epochs(run_dir: Path) -> int:
