@@ -19,12 +19,15 @@ from fer.training.model import AugmentConfig, build_classifier
 from fer.training.soup import epoch_snapshots
 from fer.training.trainer import (
     TTA_VIEWS,
+    Selection,
     TrainConfig,
     choose_tta,
     dedupe_history,
     epoch_weights,
     logged_epochs,
     train,
+    training_prior,
+    vote_targets,
 )
 
 TINY = TrainConfig(name="tiny", epochs=1, batch_size=16, warmup_epochs=0, arch=TINY_ARCH)
@@ -323,6 +326,25 @@ def test_a_votes_run_learns_vote_distributions_and_is_chosen_and_scored_on_both_
     assert report["ferplus"]["private_test"]["faces"] + report["ferplus"]["private_test"]["left_out"] == 32
     assert 0 <= report["certain"]["private_test"]["balanced_accuracy"] <= 1
     assert report["logit_adjustment"]["tau"] in [s["tau"] for s in report["logit_adjustment"]["public_test"]]
+
+
+def test_clear_label_weight_sharpens_only_the_faces_whose_label_the_crowd_agrees_with() -> None:
+    train_split = with_votes(synthetic_data()).train
+    kept, plain = vote_targets(train_split, 0.0)
+    kept_too, sharp = vote_targets(train_split, 0.0, clear_label_weight=0.5)
+    np.testing.assert_array_equal(kept.labels, kept_too.labels)
+    clear = kept.labels == kept.majority()
+    assert 0 < clear.sum() < len(kept)  # every fourth face the crowd calls neutral against its label
+    one_hot = np.eye(7, dtype=np.float32)[kept.labels]
+    np.testing.assert_allclose(sharp[clear], 0.5 * plain[clear] + 0.5 * one_hot[clear], rtol=1e-6)
+    np.testing.assert_array_equal(sharp[~clear], plain[~clear])
+    # A face the crowd voted 8 to 2 for its label: 0.8 of its target before, 0.9 now.
+    first = kept.labels[0]
+    assert first != 6 and plain[0, first] == pytest.approx(0.8) and sharp[0, first] == pytest.approx(0.9)
+    # The logit adjustment's prior is that of the targets trained on.
+    data = with_votes(synthetic_data())
+    np.testing.assert_allclose(training_prior(data, Selection("votes", clear_label_weight=0.5)), sharp.mean(axis=0),
+                               rtol=1e-5)
 
 
 def test_a_class_balanced_run_weighs_each_class_the_same_in_its_loss(tmp_path: Path, monkeypatch) -> None:
