@@ -12,7 +12,8 @@ The shift is folded into the bias of the network's last (softmax) layer, so the 
 plain Keras model as before: the model contract, its probabilities, only re-weighted.
 
 The same class prior, moved into the loss instead of the decision, weights each training face
-(``balanced_weights``: the trainer's ``class_balance``, the head refit's ``power``).
+(``balanced_weights``: the trainer's ``class_balance``, the head refit's ``power``; or, on the clear
+training faces only, ``clear_balanced_weights``: the trainer's ``clear_class_balance``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,19 @@ def balanced_weights(targets: np.ndarray, power: float) -> np.ndarray:
     prior = np.maximum(targets.mean(axis=0), 1e-6)
     weights = (targets / prior**power).sum(axis=1)
     return weights / weights.mean()
+
+
+def clear_balanced_weights(labels: np.ndarray, clear: np.ndarray, power: float) -> np.ndarray:
+    """Each face's weight: 1 for a face the crowd and its label disagree on; for a clear face
+    (``clear``), ``1 / share ** power`` of its label among the clear faces, scaled so that the clear
+    faces' weights keep a mean of 1. At ``power`` 1 every class's clear faces weigh the same, while
+    an ambiguous face, whatever classes its votes name, weighs what it did: the crowd's split is
+    learnt as before, and clear faces of rare classes are not outweighed."""
+    weights = np.ones(len(labels))
+    shares = np.bincount(labels[clear], minlength=int(labels.max()) + 1) / max(int(clear.sum()), 1)
+    clear_weights = 1.0 / np.maximum(shares[labels[clear]], 1e-6) ** power
+    weights[clear] = clear_weights / clear_weights.mean()
+    return weights
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from fer.datasets import FerData, Split
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.metrics import write_metrics
-from fer.training.calibrate import balanced_weights
+from fer.training.calibrate import balanced_weights, clear_balanced_weights
 from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.evaluate import evaluate_model, predict_split
 from fer.training.mixup import MixupBatches
@@ -142,6 +142,10 @@ class TrainConfig:
     # for every class weighing the same, so that the network itself, not only its decision rule,
     # learns the rare classes.
     class_balance: float = 0.0
+    # The same power on the clear training faces only (FER2013's label is the FER+ majority's), among
+    # themselves; every other face weighs 1 (fer.training.calibrate.clear_balanced_weights): clear
+    # faces of rare classes weigh like those of common ones, the crowd's split faces as before.
+    clear_class_balance: float = 0.0
     # Keep the classifier's weights after this epoch (counted from 1) and every later one in epochs/,
     # so that a soup can average the run's last epochs (stochastic weight averaging, Izmailov et
     # al., 2018). Saving weights changes nothing in the training.
@@ -156,7 +160,11 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not 0.0 <= self.class_balance <= 2.0:
             raise ValueError(f"class_balance is a power in 0..2, got {self.class_balance}")
-        if self.class_balance and self.augment.mixup_alpha > 0:
+        if not 0.0 <= self.clear_class_balance <= 2.0:
+            raise ValueError(f"clear_class_balance is a power in 0..2, got {self.clear_class_balance}")
+        if self.clear_class_balance and (self.class_balance or self.targets != "votes"):
+            raise ValueError("clear_class_balance weighs the clear faces of a votes run: targets: votes, no class_balance")
+        if (self.class_balance or self.clear_class_balance) and self.augment.mixup_alpha > 0:
             raise ValueError("class_balance weights each face's loss; mixup blends faces of different weights: choose one")
         if self.keep_epochs_from is not None and not 1 <= self.keep_epochs_from <= self.epochs:
             raise ValueError(f"keep_epochs_from names one of the run's epochs, 1..{self.epochs}, got {self.keep_epochs_from}")
@@ -428,6 +436,9 @@ def _training_data(config: TrainConfig, split: Split, seed: int, teachers: Seque
     if config.class_balance:
         # Weighed by the annotators' targets, not the teachers': the classes are the data's.
         arrays["sample_weight"] = balanced_weights(own_targets, config.class_balance).astype(np.float32)
+    if config.clear_class_balance:
+        weights = clear_balanced_weights(split.labels, split.certain_mask(), config.clear_class_balance)
+        arrays["sample_weight"] = weights.astype(np.float32)
     return arrays
 
 
