@@ -369,6 +369,36 @@ def test_a_class_balanced_run_weighs_each_class_the_same_in_its_loss(tmp_path: P
     assert balanced.max() / balanced.min() < 1.15
 
 
+def test_clear_class_balance_weighs_each_class_of_clear_faces_the_same_and_split_faces_as_before(
+        tmp_path: Path, monkeypatch) -> None:
+    data = with_votes(synthetic_data())
+    seen = {}
+    original_fit = keras.Model.fit
+
+    def recording_fit(self, x=None, y=None, sample_weight=None, **kwargs):
+        seen["weights"] = sample_weight
+        return original_fit(self, x=x, y=y, sample_weight=sample_weight, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    train(replace(TINY, targets="votes", clear_class_balance=1.0, label_smoothing=0.0), data, tmp_path)
+    weights = seen["weights"]
+    kept, _ = vote_targets(data.train, 0.0)
+    clear = kept.labels == kept.majority()
+    counts = np.bincount(kept.labels[clear])
+    assert counts[0] != counts[3] and (~clear).sum() > 0  # angry and happy clear faces in unequal numbers
+    np.testing.assert_array_equal(weights[~clear], 1.0)  # the faces the crowd called neutral
+    assert weights[clear].mean() == pytest.approx(1.0, rel=1e-5)
+    totals = np.bincount(kept.labels[clear], weights=weights[clear])
+    assert totals[0] == pytest.approx(totals[3], rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [{"clear_class_balance": 3.0}, {"clear_class_balance": 1.0, "class_balance": 1.0},
+                                 {"clear_class_balance": 1.0, "targets": "labels"}])
+def test_a_clear_class_balance_out_of_range_or_beside_class_balance_is_refused(bad: dict) -> None:
+    with pytest.raises(ValueError, match="clear_class_balance"):
+        replace(TINY, **({"targets": "votes"} | bad))
+
+
 @pytest.mark.parametrize("bad", [{"class_balance": -0.5}, {"class_balance": 3.0},
                                  {"class_balance": 1.0, "augment": AugmentConfig(mixup_alpha=0.2)}])
 def test_a_class_balance_out_of_range_or_with_mixup_is_refused(bad: dict) -> None:
