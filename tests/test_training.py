@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -326,6 +326,21 @@ def test_a_votes_run_learns_vote_distributions_and_is_chosen_and_scored_on_both_
     assert report["ferplus"]["private_test"]["faces"] + report["ferplus"]["private_test"]["left_out"] == 32
     assert 0 <= report["certain"]["private_test"]["balanced_accuracy"] <= 1
     assert report["logit_adjustment"]["tau"] in [s["tau"] for s in report["logit_adjustment"]["public_test"]]
+
+
+def test_tta_at_floor_chooses_the_views_with_tau_by_the_floor_rule_over_every_affordable_view(tmp_path: Path) -> None:
+    from fer.training.calibrate import TauScore, pick_by_floor
+
+    config = replace(TINY, targets="votes", logit_adjustment=True, tta_at_floor=True, label_smoothing=0.0,
+                     clear_faces_floor=0.9)
+    report = train(config, with_votes(synthetic_data()), tmp_path)
+    adjustment = report["logit_adjustment"]
+    by_view = {name: [TauScore(**s) for s in scores] for name, scores in adjustment["public_test_by_view"].items()}
+    assert set(by_view) == {"none", "flip"}  # flip+shift is over the views' budget
+    picked = pick_by_floor([s for scores in by_view.values() for s in scores], 0.9)
+    chosen = report["test_time_augmentation"]["chosen"]
+    assert picked in by_view[chosen] and adjustment["tau"] == picked.tau
+    assert adjustment["public_test"] == [asdict(s) for s in by_view[chosen]]
 
 
 def test_clear_label_weight_sharpens_only_the_faces_whose_label_the_crowd_agrees_with() -> None:
