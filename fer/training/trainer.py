@@ -172,7 +172,8 @@ class TrainConfig:
         if self.clear_class_balance and (self.class_balance or self.targets != "votes"):
             raise ValueError("clear_class_balance weighs the clear faces of a votes run: targets: votes, no class_balance")
         if (self.class_balance or self.clear_class_balance) and self.augment.mixup_alpha > 0:
-            raise ValueError("class_balance weights each face's loss; mixup blends faces of different weights: choose one")
+            raise ValueError("class_balance and clear_class_balance weight each face's loss; mixup blends faces of "
+                             "different weights: choose one")
         if self.keep_epochs_from is not None and not 1 <= self.keep_epochs_from <= self.epochs:
             raise ValueError(f"keep_epochs_from names one of the run's epochs, 1..{self.epochs}, got {self.keep_epochs_from}")
 
@@ -377,13 +378,13 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
 def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selection) -> tuple[keras.Model, dict, str]:
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views (``tta``,
     or, with ``tta_at_floor``, those the floor rule picks with tau); the record; the views."""
-    from fer.training.calibrate import adjusted, choose_tau, pick_by_floor
+    from fer.training.calibrate import TauScore, adjusted, choose_tau, pick_by_floor
 
     prior = training_prior(data, config)
     views: dict[str, Callable[[keras.Model], keras.Model]] = {
         "none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}
 
-    def scores(name: str) -> list:
+    def scores(name: str) -> list[TauScore]:
         def served(model: keras.Model, split: Split) -> np.ndarray:
             return predict_split(views[name](model), split)
         return choose_tau(best, prior, data.val, served, config.clear_faces_floor)[1]
@@ -473,13 +474,14 @@ def vote_targets(split: Split, label_weight: float, clear_label_weight: float = 
     distribution = vote_distribution(split.votes)
     usable = distribution.sum(axis=1) > 0
     logger.info("training on the FER+ votes of %d faces (%d without a usable vote left out)", usable.sum(), (~usable).sum())
-    one_hot = keras.utils.to_categorical(split.labels[usable], NUM_CLASSES)
+    kept = split.subset(usable)
+    one_hot = keras.utils.to_categorical(kept.labels, NUM_CLASSES)
     targets = (1.0 - label_weight) * distribution[usable] + label_weight * one_hot
     if clear_label_weight:
-        clear = split.subset(usable).certain_mask()
+        clear = kept.certain_mask()
         logger.info("%d clear faces' targets %.2f their label", clear.sum(), clear_label_weight)
         targets[clear] = (1.0 - clear_label_weight) * targets[clear] + clear_label_weight * one_hot[clear]
-    return split.subset(usable), targets.astype(np.float32)
+    return kept, targets.astype(np.float32)
 
 
 def training_prior(data: FerData, selection: Selection) -> np.ndarray:
