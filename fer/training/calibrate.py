@@ -111,14 +111,14 @@ def rule_scores(val: Split, predicted: np.ndarray) -> tuple[float, float]:
             score(majority[clear], predicted[clear]).balanced_accuracy)
 
 
-def choose_tau(network: keras.Model, prior: np.ndarray, val: Split,
-               predict: Callable[[keras.Model, Split], np.ndarray], floor: float) -> tuple[float, list[TauScore]]:
-    """The ``tau`` of ``TAUS`` the rule above picks on PublicTest (``val``, with its votes;
-    ``floor``: the balanced accuracy the clear faces must keep), and every ``tau``'s scores.
+def tau_scores(network: keras.Model, prior: np.ndarray, val: Split,
+               predict: Callable[[keras.Model, Split], np.ndarray]) -> list[TauScore]:
+    """What the floor rule reads of every ``tau`` of ``TAUS`` on PublicTest (``val``, with its
+    votes); ``pick_by_floor`` chooses among them, with those of other test-time views if asked.
     ``predict`` gives a model's probabilities as it will be served (with its test-time views)."""
     scores = []
     for tau in TAUS:
         plus, clear = rule_scores(val, predict(adjusted(network, prior, tau), val).argmax(axis=1))
         scores.append(TauScore(tau, plus, clear))
         logger.info("tau %.1f: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f", tau, plus, clear)
-    return pick_by_floor(scores, floor).tau, scores
+    return scores

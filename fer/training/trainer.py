@@ -378,7 +378,7 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
 def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selection) -> tuple[keras.Model, dict, str]:
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views (``tta``,
     or, with ``tta_at_floor``, those the floor rule picks with tau); the record; the views."""
-    from fer.training.calibrate import TauScore, adjusted, choose_tau, pick_by_floor
+    from fer.training.calibrate import TauScore, adjusted, pick_by_floor, tau_scores
 
     prior = training_prior(data, config)
     views: dict[str, Callable[[keras.Model], keras.Model]] = {
@@ -387,7 +387,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     def scores(name: str) -> list[TauScore]:
         def served(model: keras.Model, split: Split) -> np.ndarray:
             return predict_split(views[name](model), split)
-        return choose_tau(best, prior, data.val, served, config.clear_faces_floor)[1]
+        return tau_scores(best, prior, data.val, served)
 
     scanned = [name for name in views if TTA_VIEWS[name] <= MAX_TTA_VIEWS] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
