@@ -47,7 +47,8 @@ def main() -> None:
         print(f"\nTest-time augmentation, PublicTest FER+ majority accuracy: {views}; shipped: **{tta['chosen']}**.")
     adjustment = metrics.get("logit_adjustment")
     if adjustment:
-        print("\nLogit adjustment on PublicTest (tau: FER+ majority accuracy / clear faces' balanced accuracy): "
+        form = adjustment.get("form", "power")
+        print(f"\nLogit adjustment on PublicTest ({form} form; tau: FER+ majority accuracy / clear faces' balanced accuracy): "
               + ", ".join(f"{s['tau']:.1f}: {s['ferplus_accuracy']:.2%} / {s['certain_balanced_accuracy']:.2%}"
                           for s in adjustment["public_test"]) + f"; shipped: **tau = {adjustment['tau']:.1f}**.")
     head = metrics.get("class_balanced_head")

@@ -13,7 +13,7 @@ import yaml
 from test_training import TINY, synthetic_data, with_votes
 
 import fer.training.recipes
-from fer.training.calibrate import adjusted
+from fer.training.calibrate import adjusted, logit_shift
 from fer.training.ensemble import EnsembleConfig
 from fer.training.model import with_tta
 from fer.training.rebalance import HeadConfig
@@ -236,10 +236,12 @@ def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_c
     assert trained_epochs(fresh / "child") == 3
 
 
-def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("form", ["power", "mix"])
+def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tmp_path: Path, form: str) -> None:
     configs = tmp_path / "configs"
     configs.mkdir()
-    config = replace(TINY, name="crowd", targets="votes", logit_adjustment=True, label_smoothing=0.0)
+    config = replace(TINY, name="crowd", targets="votes", logit_adjustment=True, label_smoothing=0.0,
+                     logit_adjustment_form=form)
     (configs / "crowd.yaml").write_text(config.to_yaml())
     data = with_votes(synthetic_data())
     run = tmp_path / "runs" / "crowd"
@@ -248,9 +250,10 @@ def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tm
     shipped = tmp_path / "models"  # a fresh clone's: the network with tau 0.5 folded in, inside flip TTA
     shipped.mkdir()
     prior = training_prior(data, config.selection)
-    with_tta(adjusted(network, prior, 0.5)).save(shipped / "model.keras")
+    with_tta(adjusted(network, logit_shift(prior, 0.5, form))).save(shipped / "model.keras")
     pd.read_csv(run / "history.csv").assign(member="crowd").to_csv(shipped / "history.csv", index=False)
-    (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": {"tau": 0.5}}))
+    record = {"tau": 0.5} if form == "power" else {"tau": 0.5, "form": form}  # records before the mix form had none
+    (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": record}))
 
     unpack(shipped / "model.keras", configs / "crowd.yaml", data, tmp_path / "fresh")
 
@@ -259,8 +262,9 @@ def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tm
     faces = np.random.default_rng(3).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
     recovered = keras.models.load_model(tmp_path / "fresh" / "crowd" / "best.keras")
     np.testing.assert_allclose(recovered.predict_on_batch(faces), network.predict_on_batch(faces), atol=1e-5)
-    chosen = json.loads((tmp_path / "fresh" / "crowd" / "metrics.json").read_text())["logit_adjustment"]["tau"]
-    assert chosen == json.loads((run / "metrics.json").read_text())["logit_adjustment"]["tau"]
+    chosen = json.loads((tmp_path / "fresh" / "crowd" / "metrics.json").read_text())["logit_adjustment"]
+    trained = json.loads((run / "metrics.json").read_text())["logit_adjustment"]
+    assert (chosen["tau"], chosen["form"]) == (trained["tau"], form)
 
 
 def test_unpack_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: keras.Model) -> None:

@@ -421,13 +421,51 @@ def test_a_class_balance_out_of_range_or_with_mixup_is_refused(bad: dict) -> Non
         replace(TINY, **bad)
 
 
-def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model) -> None:
-    from fer.training.calibrate import adjusted
+@pytest.mark.parametrize("form", ["power", "mix"])
+def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model, form: str) -> None:
+    from fer.training.calibrate import adjusted, logit_shift
 
     prior = np.array([0.01, 0.01, 0.01, 0.5, 0.01, 0.01, 0.45])
     batch = np.random.default_rng(5).uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
     before = tiny_model.predict_on_batch(batch)
-    after = adjusted(tiny_model, prior, 1.0).predict_on_batch(batch)
+    after = adjusted(tiny_model, logit_shift(prior, 1.0, form)).predict_on_batch(batch)
     assert (after[:, [3, 6]].sum(axis=1) < before[:, [3, 6]].sum(axis=1)).all()  # the common classes lose
-    np.testing.assert_allclose(adjusted(tiny_model, prior, 0.0).predict_on_batch(batch), before, rtol=1e-5)
+    unchanged = adjusted(tiny_model, logit_shift(prior, 0.0, form)).predict_on_batch(batch)
+    np.testing.assert_allclose(unchanged, before, rtol=1e-5)
     np.testing.assert_allclose(tiny_model.predict_on_batch(batch), before)  # the original is untouched
+
+
+def test_both_forms_of_the_adjustment_share_their_ends_and_part_between_them() -> None:
+    from fer.training.calibrate import logit_shift
+
+    prior = np.array([0.09, 0.01, 0.03, 0.26, 0.14, 0.12, 0.34])
+    for tau in (0.0, 1.0):  # the same ranking of classes: the shifts differ by a constant
+        gap = logit_shift(prior, tau, "mix") - logit_shift(prior, tau, "power")
+        np.testing.assert_allclose(gap, gap[0], atol=1e-9)
+    power, mix = logit_shift(prior, 0.4, "power"), logit_shift(prior, 0.4, "mix")
+    # Between them, the mix form lifts sad over neutral less, and disgust over neutral more.
+    assert mix[4] - mix[6] < power[4] - power[6]
+    assert mix[1] - mix[6] > power[1] - power[6]
+    with pytest.raises(ValueError, match="form"):
+        logit_shift(prior, 0.4, "cube")
+
+
+def test_the_mix_form_is_the_bayes_rule_for_its_mixture_of_accuracy_and_balanced_accuracy() -> None:
+    """On labels drawn from known probabilities, the mix form's decisions score more of
+    (1 - tau) accuracy + tau balanced accuracy than the power form's at any tau."""
+    from fer.metrics import score
+    from fer.training.calibrate import logit_shift
+
+    rng = np.random.default_rng(0)
+    prior = np.array([0.09, 0.01, 0.03, 0.26, 0.14, 0.12, 0.34])
+    probabilities = rng.dirichlet(prior * 3, size=200_000)  # ambiguous faces, the prior's classes
+    labels = (probabilities.cumsum(axis=1) < rng.uniform(size=(len(probabilities), 1))).sum(axis=1)
+    shares = np.bincount(labels, minlength=7) / len(labels)
+    tau = 0.3
+
+    def mixture(form: str) -> float:
+        predicted = (np.log(probabilities + 1e-12) + logit_shift(shares, tau, form)).argmax(axis=1)
+        scored = score(labels, predicted)
+        return (1 - tau) * scored.accuracy + tau * scored.balanced_accuracy
+
+    assert mixture("mix") > mixture("power") + 0.002

@@ -8,6 +8,17 @@ correction. Both label sets are measured for each ``tau`` on PublicTest, and the
 FER+ majority accuracy among the ``tau`` whose clear faces' balanced accuracy reaches the floor
 (the crowd's judgement, without losing clear faces); where none does, the ``tau`` closest to it.
 
+Two forms run between those two ends (``FORMS``):
+- "power" weighs each class's probability by ``prior ** -tau``, a geometric path (Menon et al.).
+- "mix" weighs it by ``(1 - tau) + tau / (K * prior)``, an arithmetic path: the Bayes rule for
+  ``(1 - tau) * accuracy + tau * balanced accuracy``. Both measures sum the confusion matrix's
+  diagonal, accuracy's entries weighing 1 each and balanced accuracy's ``1 / (K * prior)``; the
+  plug-in classifier for such a measure takes the argmax of the probabilities times those
+  weights (Narasimhan et al., NeurIPS 2014).
+Between its ends the power form is the Bayes rule of no such mixture. It moves common classes
+against each other (neutral's prior is 2.4 times sad's, so sad gains ``2.4 ** tau`` on neutral),
+where the mix form's weights part little between common classes and much for the rare ones.
+
 The shift is folded into the bias of the network's last (softmax) layer, so the saved model is a
 plain Keras model as before: the model contract, its probabilities, only re-weighted.
 
@@ -33,6 +44,7 @@ from fer.training.evaluate import score_against_majority
 logger = logging.getLogger(__name__)
 
 TAUS = tuple(round(0.1 * i, 1) for i in range(11))
+FORMS = ("power", "mix")
 OUTPUT_LAYER = "probabilities"  # fer.training.model.build_classifier's softmax layer
 
 
@@ -85,11 +97,23 @@ class TauScore:
     certain_balanced_accuracy: float  # on PublicTest's faces where both label sets agree
 
 
-def adjusted(network: keras.Model, prior: np.ndarray, tau: float) -> keras.Model:
-    """A copy of ``network`` whose softmax bias is lowered by ``tau * log(prior)``."""
-    kernel, bias = network.get_layer(OUTPUT_LAYER).get_weights()
+def logit_shift(prior: np.ndarray, tau: float, form: str = "power") -> np.ndarray:
+    """What the adjustment adds to each class's logit: ``-tau * log(prior)`` ("power"), or
+    ``log((1 - tau) + tau / (K * prior))`` ("mix"). Both are 0 at ``tau`` 0, and at 1 both rank the
+    classes by ``probability / prior``. Subtracting the shift undoes it."""
+    if form not in FORMS:
+        raise ValueError(f"the logit adjustment's form must be one of {FORMS}, got {form!r}")
     # A class no training vote named would get an infinite shift: floor its share instead.
-    return with_output_layer(network, kernel, bias - tau * np.log(np.maximum(prior, 1e-6)))
+    prior = np.maximum(prior, 1e-6)
+    if form == "power":
+        return -tau * np.log(prior)
+    return np.log((1 - tau) + tau / (len(prior) * prior))
+
+
+def adjusted(network: keras.Model, shift: np.ndarray) -> keras.Model:
+    """A copy of ``network`` with ``shift`` (``logit_shift``) added to its softmax bias."""
+    kernel, bias = network.get_layer(OUTPUT_LAYER).get_weights()
+    return with_output_layer(network, kernel, bias + shift)
 
 
 def with_output_layer(network: keras.Model, kernel: np.ndarray, bias: np.ndarray) -> keras.Model:
@@ -111,14 +135,16 @@ def rule_scores(val: Split, predicted: np.ndarray) -> tuple[float, float]:
             score(majority[clear], predicted[clear]).balanced_accuracy)
 
 
-def tau_scores(network: keras.Model, prior: np.ndarray, val: Split,
+def tau_scores(network: keras.Model, prior: np.ndarray, form: str, val: Split,
                predict: Callable[[keras.Model, Split], np.ndarray]) -> list[TauScore]:
-    """What the floor rule reads of every ``tau`` of ``TAUS`` on PublicTest (``val``, with its
-    votes); ``pick_by_floor`` chooses among them, with those of other test-time views if asked.
-    ``predict`` gives a model's probabilities as it will be served (with its test-time views)."""
+    """What the floor rule reads of every ``tau`` of ``TAUS`` in the adjustment's ``form`` on
+    PublicTest (``val``, with its votes); ``pick_by_floor`` chooses among them, with those of other
+    test-time views if asked. ``predict`` gives a model's probabilities as it will be served (with
+    its test-time views)."""
     scores = []
     for tau in TAUS:
-        plus, clear = rule_scores(val, predict(adjusted(network, prior, tau), val).argmax(axis=1))
+        shifted = adjusted(network, logit_shift(prior, tau, form))
+        plus, clear = rule_scores(val, predict(shifted, val).argmax(axis=1))
         scores.append(TauScore(tau, plus, clear))
         logger.info("tau %.1f: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f", tau, plus, clear)
     return scores

@@ -34,7 +34,7 @@ import yaml
 from fer.datasets import FerData
 from fer.imaging import to_model_input
 from fer.metrics import read_metrics
-from fer.training.calibrate import adjusted
+from fer.training.calibrate import adjusted, logit_shift
 from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
 from fer.training.model import tta_network
 from fer.training.rebalance import HeadConfig, is_head_config, refit
@@ -228,7 +228,7 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
         single = read_config(path)
         selection = single.selection if isinstance(single, TrainConfig | SoupConfig | HeadConfig) else BY_LABELS
         if not isinstance(config, EnsembleConfig):  # the model is this run's, its adjustment folded in
-            network = _as_trained(network, _shipped_tau(model_path), data, selection)
+            network = _as_trained(network, _shipped_adjustment(model_path), data, selection)
         out.mkdir(parents=True, exist_ok=True)
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)
@@ -238,20 +238,25 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
     return runs
 
 
-def _as_trained(network: keras.Model, tau: float, data: FerData, selection: Selection) -> keras.Model:
-    """A saved network as its run trained it: the logit adjustment (``tau``) folded into its softmax
-    bias undone, so that a soup or a fine-tune of it starts from the network, not the decision rule."""
+def _as_trained(network: keras.Model, adjustment: dict, data: FerData, selection: Selection) -> keras.Model:
+    """A saved network as its run trained it: the logit adjustment folded into its softmax bias
+    (``adjustment``, the record of it, with its tau and form) undone, so that a soup or a fine-tune of
+    it starts from the network, not the decision rule."""
+    tau = float(adjustment.get("tau", 0.0))
     if not tau:
         return network
-    return adjusted(network, training_prior(data, selection), -tau)
+    # Records from before the mix form have no form: theirs was the power form.
+    shift = logit_shift(training_prior(data, selection), tau, adjustment.get("form", "power"))
+    return adjusted(network, -shift)
 
 
-def _shipped_tau(model_path: Path) -> float:
-    """The logit adjustment's tau a model was saved with, from the metrics.json beside it (0: none)."""
+def _shipped_adjustment(model_path: Path) -> dict:
+    """The record of the logit adjustment a model was saved with, from the metrics.json beside it
+    (empty: none)."""
     metrics = model_path.with_name(METRICS_FILE)
     if not metrics.exists():
-        return 0.0
-    return float(read_metrics(metrics).get("logit_adjustment", {}).get("tau", 0.0))
+        return {}
+    return dict(read_metrics(metrics).get("logit_adjustment", {}))
 
 
 def _networks_by_run(model: keras.Model, config: RunConfig) -> dict[str, keras.Model]:

@@ -34,7 +34,7 @@ from fer.datasets import FerData, Split
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.metrics import write_metrics
-from fer.training.calibrate import balanced_weights, clear_balanced_weights
+from fer.training.calibrate import FORMS, balanced_weights, clear_balanced_weights
 from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.evaluate import evaluate_model, predict_split
 from fer.training.mixup import MixupBatches
@@ -83,6 +83,9 @@ class Selection:
     # The TTA chosen with tau by the floor rule, over every affordable view and tau, rather than
     # before tau by the best accuracy at tau 0 (where flip's worth to the clear faces is not read).
     tta_at_floor: bool = False
+    # The adjustment's path from the network as trained (tau 0) to balanced classes (tau 1):
+    # "power" or "mix" (fer.training.calibrate.FORMS).
+    logit_adjustment_form: str = "power"
 
     def __post_init__(self) -> None:
         if self.targets not in TARGETS:
@@ -95,6 +98,8 @@ class Selection:
             raise ValueError("logit_adjustment corrects the prior of FER+ votes: it needs targets: votes")
         if self.tta_at_floor and not self.logit_adjustment:
             raise ValueError("tta_at_floor chooses the TTA with the logit adjustment's tau: it needs logit_adjustment")
+        if self.logit_adjustment_form not in FORMS:
+            raise ValueError(f"logit_adjustment_form must be one of {FORMS}, got {self.logit_adjustment_form!r}")
 
 
 BY_LABELS = Selection()  # chosen by FER2013's (or a folder's) labels
@@ -144,6 +149,9 @@ class TrainConfig:
     clear_faces_floor: float = 0.85
     # ... and the TTA chosen with tau by that rule (fer.training.trainer.Selection.tta_at_floor).
     tta_at_floor: bool = False
+    # ... and its form: "power" (the class's prior to the power -tau) or "mix" (the Bayes rule for
+    # (1 - tau) accuracy + tau balanced accuracy; fer.training.calibrate).
+    logit_adjustment_form: str = "power"
     # Each training face's loss weighted by sum_c target_c / prior_c ** class_balance (prior: the
     # targets' own class shares; fer.training.calibrate.balanced_weights): 0 for the plain loss, 1
     # for every class weighing the same, so that the network itself, not only its decision rule,
@@ -180,7 +188,7 @@ class TrainConfig:
     @property
     def selection(self) -> Selection:
         return Selection(self.targets, self.label_weight, self.clear_label_weight, self.logit_adjustment,
-                         self.clear_faces_floor, self.tta_at_floor)
+                         self.clear_faces_floor, self.tta_at_floor, self.logit_adjustment_form)
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -378,7 +386,7 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
 def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selection) -> tuple[keras.Model, dict, str]:
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views (``tta``,
     or, with ``tta_at_floor``, those the floor rule picks with tau); the record; the views."""
-    from fer.training.calibrate import TauScore, adjusted, pick_by_floor, tau_scores
+    from fer.training.calibrate import TauScore, adjusted, logit_shift, pick_by_floor, tau_scores
 
     prior = training_prior(data, config)
     views: dict[str, Callable[[keras.Model], keras.Model]] = {
@@ -387,22 +395,23 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     def scores(name: str) -> list[TauScore]:
         def served(model: keras.Model, split: Split) -> np.ndarray:
             return predict_split(views[name](model), split)
-        return tau_scores(best, prior, data.val, served)
+        return tau_scores(best, prior, config.logit_adjustment_form, data.val, served)
 
     scanned = [name for name in views if TTA_VIEWS[name] <= MAX_TTA_VIEWS] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
     # Over every (views, tau): the cheaper views first, so that a tie keeps them.
     picked = pick_by_floor([score for scores in by_view.values() for score in scores], config.clear_faces_floor)
     tta = next(name for name, scanned_scores in by_view.items() if picked in scanned_scores)
-    record = {"tau": picked.tau, "prior": prior.round(4).tolist(), "public_test": [asdict(s) for s in by_view[tta]],
-              "floor": config.clear_faces_floor,
-              "rule": f"the most PublicTest FER+ majority accuracy among the tau whose clear faces' balanced accuracy "
+    form = config.logit_adjustment_form
+    record = {"tau": picked.tau, "form": form, "prior": prior.round(4).tolist(),
+              "public_test": [asdict(s) for s in by_view[tta]], "floor": config.clear_faces_floor,
+              "rule": f"{form} form; the most PublicTest FER+ majority accuracy among the tau whose clear faces' balanced accuracy "
                       f"on PublicTest is at least {config.clear_faces_floor}"
                       + (", over every affordable test-time augmentation" if config.tta_at_floor else "")}
     if config.tta_at_floor:
         record["public_test_by_view"] = {name: [asdict(s) for s in view_scores] for name, view_scores in by_view.items()}
-    logger.info("logit adjustment: tau %.1f with %s", picked.tau, tta)
-    return views[tta](adjusted(best, prior, picked.tau)), record, tta
+    logger.info("logit adjustment (%s form): tau %.1f with %s", form, picked.tau, tta)
+    return views[tta](adjusted(best, logit_shift(prior, picked.tau, form))), record, tta
 
 
 def choose_tta(val_accuracy: dict[str, float]) -> str:
