@@ -12,6 +12,7 @@ from fer.training.model import (
     AugmentConfig,
     build_augmenter,
     build_classifier,
+    tta_images,
     tta_network,
     with_shift_tta,
     with_tta,
@@ -39,6 +40,16 @@ def test_shift_tta_averages_ten_views(tiny_model: keras.Model, tmp_path) -> None
     tta = with_tta(tiny_model, shifts=True)
     tta.save(tmp_path / "tta.keras")
     np.testing.assert_allclose(keras.models.load_model(tmp_path / "tta.keras").predict(x, verbose=0), expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shifts", [False, True])
+def test_tta_images_are_the_views_with_tta_averages(tiny_model: keras.Model, shifts: bool) -> None:
+    x = np.random.default_rng(5).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+    views = tta_images(x, shifts)
+    assert len(views) == (10 if shifts else 2) and all(view.shape == x.shape for view in views)
+    expected = with_tta(tiny_model, shifts).predict(x, verbose=0)
+    np.testing.assert_allclose(np.mean([tiny_model.predict(v, verbose=0) for v in views], axis=0), expected,
                                rtol=1e-5, atol=1e-6)
 
 

@@ -435,6 +435,26 @@ def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model, form
     np.testing.assert_allclose(tiny_model.predict_on_batch(batch), before)  # the original is untouched
 
 
+@pytest.mark.parametrize("form", ["power", "mix"])
+def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: str) -> None:
+    """One pass of the network for every tau: the shift added to each view's answer before the
+    views are averaged scores each tau as the model saved with it, inside its flip wrapper, would."""
+    from fer.training.calibrate import TAUS, adjusted, logit_shift, rule_scores, tau_scores
+    from fer.training.model import tta_images, with_tta
+
+    val = with_votes(synthetic_data()).val
+    faces = val.images[..., None].astype(np.float32)
+    prior = np.array([0.09, 0.01, 0.03, 0.26, 0.14, 0.12, 0.34])
+    answers = [tiny_model.predict(view, verbose=0) for view in tta_images(faces)]
+    scores = tau_scores(answers, prior, form, val)
+    assert [s.tau for s in scores] == list(TAUS)
+    for score in scores[::5]:
+        served = with_tta(adjusted(tiny_model, logit_shift(prior, score.tau, form))).predict(faces, verbose=0)
+        plus, clear = rule_scores(val, served.argmax(axis=1))
+        assert (score.ferplus_accuracy, score.certain_balanced_accuracy) == pytest.approx((plus, clear))
+    assert len({(s.ferplus_accuracy, s.certain_balanced_accuracy) for s in scores}) > 1  # the taus differ
+
+
 def test_both_forms_of_the_adjustment_share_their_ends_and_part_between_them() -> None:
     from fer.training.calibrate import logit_shift
 

@@ -30,7 +30,7 @@ training faces only, ``clear_balanced_weights``: the trainer's ``clear_class_bal
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -135,16 +135,25 @@ def rule_scores(val: Split, predicted: np.ndarray) -> tuple[float, float]:
             score(majority[clear], predicted[clear]).balanced_accuracy)
 
 
-def tau_scores(network: keras.Model, prior: np.ndarray, form: str, val: Split,
-               predict: Callable[[keras.Model, Split], np.ndarray]) -> list[TauScore]:
+def tau_scores(view_answers: Sequence[np.ndarray], prior: np.ndarray, form: str, val: Split) -> list[TauScore]:
     """What the floor rule reads of every ``tau`` of ``TAUS`` in the adjustment's ``form`` on
     PublicTest (``val``, with its votes); ``pick_by_floor`` chooses among them, with those of other
-    test-time views if asked. ``predict`` gives a model's probabilities as it will be served (with
-    its test-time views)."""
+    test-time views if asked. ``view_answers``: the network's probabilities for each test-time view
+    of ``val``'s faces (``fer.training.model.tta_images``), computed once. Each tau's shift is added
+    to each view's logits and the views' probabilities averaged after, as the served model does with
+    the shift in its softmax layer inside the TTA wrapper: one pass of the network for every tau."""
+    # The log-probabilities are the logits less a per-face constant, which the softmax ignores.
+    logits = [np.log(np.maximum(answers.astype(np.float64), 1e-30)) for answers in view_answers]
     scores = []
     for tau in TAUS:
-        shifted = adjusted(network, logit_shift(prior, tau, form))
-        plus, clear = rule_scores(val, predict(shifted, val).argmax(axis=1))
+        shift = logit_shift(prior, tau, form)
+        served = np.mean([_softmax(view + shift) for view in logits], axis=0)
+        plus, clear = rule_scores(val, served.argmax(axis=1))
         scores.append(TauScore(tau, plus, clear))
         logger.info("tau %.1f: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f", tau, plus, clear)
     return scores
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)

@@ -34,7 +34,16 @@ from fer.datasets import FerData, Split
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.metrics import write_metrics
-from fer.training.calibrate import FORMS, balanced_weights, clear_balanced_weights
+from fer.training.calibrate import (
+    FORMS,
+    TauScore,
+    adjusted,
+    balanced_weights,
+    clear_balanced_weights,
+    logit_shift,
+    pick_by_floor,
+    tau_scores,
+)
 from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.evaluate import evaluate_model, predict_split
 from fer.training.mixup import MixupBatches
@@ -45,6 +54,7 @@ from fer.training.model import (
     build_classifier,
     build_trainer,
     precision,
+    tta_images,
     tta_views,
     with_tta,
 )
@@ -386,16 +396,16 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
 def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selection) -> tuple[keras.Model, dict, str]:
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views (``tta``,
     or, with ``tta_at_floor``, those the floor rule picks with tau); the record; the views."""
-    from fer.training.calibrate import TauScore, adjusted, logit_shift, pick_by_floor, tau_scores
-
     prior = training_prior(data, config)
     views: dict[str, Callable[[keras.Model], keras.Model]] = {
         "none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}
 
+    faces = to_model_input(data.val.images)
+
     def scores(name: str) -> list[TauScore]:
-        def served(model: keras.Model, split: Split) -> np.ndarray:
-            return predict_split(views[name](model), split)
-        return tau_scores(best, prior, config.logit_adjustment_form, data.val, served)
+        batches = [faces] if name == "none" else tta_images(faces, shifts=name == "flip+shift")
+        answers = [best.predict(batch, batch_size=512, verbose=0) for batch in batches]
+        return tau_scores(answers, prior, config.logit_adjustment_form, data.val)
 
     scanned = [name for name in views if TTA_VIEWS[name] <= MAX_TTA_VIEWS] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
