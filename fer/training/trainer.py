@@ -23,6 +23,7 @@ import csv
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from pathlib import Path
 
 import keras
@@ -402,10 +403,14 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
 
     faces = to_model_input(data.val.images)
 
+    @cache
+    def view_answers(shifts: bool) -> list[np.ndarray]:
+        return [best.predict(batch, batch_size=512, verbose=0) for batch in tta_images(faces, shifts)]
+
     def scores(name: str) -> list[TauScore]:
-        batches = [faces] if name == "none" else tta_images(faces, shifts=name == "flip+shift")
-        answers = [best.predict(batch, batch_size=512, verbose=0) for batch in batches]
-        return tau_scores(answers, prior, config.logit_adjustment_form, data.val)
+        answers = view_answers(name == "flip+shift")
+        # The first view is the face itself: "none"'s only one, so the network answers it once.
+        return tau_scores(answers[:1] if name == "none" else answers, prior, config.logit_adjustment_form, data.val)
 
     scanned = [name for name in views if TTA_VIEWS[name] <= MAX_TTA_VIEWS] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
