@@ -23,7 +23,7 @@ import csv
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import keras
@@ -76,6 +76,9 @@ TTA_MARGIN = 0.005
 # Network passes per face of each test-time augmentation. The live app's budget is 3 ms per face
 # on a 2-core CPU, which two passes of the shipped network just meet (bench/: `classify`).
 TTA_VIEWS = {"none": 1, "flip": tta_views(shifts=False), "flip+shift": tta_views(shifts=True)}
+# Each test-time augmentation as a wrapper around a network: the shipped model's graph.
+TTA_WRAPPERS: dict[str, Callable[[keras.Model], keras.Model]] = {
+    "none": lambda network: network, "flip": with_tta, "flip+shift": partial(with_tta, shifts=True)}
 MAX_TTA_VIEWS = 2
 TARGETS = ("labels", "votes")
 
@@ -366,7 +369,7 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
     views (and, where ``selection`` asks, its logit adjustment); save it as model.keras, its
     weights in half precision, and write its metrics, with ``records`` of choices made before."""
     best = keras.models.load_model(out / BEST_FILE, compile=False)
-    candidates = {"none": best, "flip": with_tta(best), "flip+shift": with_tta(best, shifts=True)}
+    candidates = {name: wrap(best) for name, wrap in TTA_WRAPPERS.items()}
     val = selection_split(data, selection.targets)
     val_accuracy = {
         name: float((predict_split(model, val).argmax(axis=1) == val.labels).mean())
@@ -398,9 +401,6 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     """``best`` with the logit adjustment chosen on PublicTest, with its test-time views (``tta``,
     or, with ``tta_at_floor``, those the floor rule picks with tau); the record; the views."""
     prior = training_prior(data, config)
-    views: dict[str, Callable[[keras.Model], keras.Model]] = {
-        "none": lambda m: m, "flip": with_tta, "flip+shift": lambda m: with_tta(m, shifts=True)}
-
     faces = to_model_input(data.val.images)
 
     @cache
@@ -412,7 +412,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
         # The first view is the face itself: "none"'s only one, so the network answers it once.
         return tau_scores(answers[:1] if name == "none" else answers, prior, config.logit_adjustment_form, data.val)
 
-    scanned = [name for name in views if TTA_VIEWS[name] <= MAX_TTA_VIEWS] if config.tta_at_floor else [tta]
+    scanned = [name for name in TTA_WRAPPERS if TTA_VIEWS[name] <= MAX_TTA_VIEWS] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
     # Over every (views, tau): the cheaper views first, so that a tie keeps them.
     picked = pick_by_floor([score for scores in by_view.values() for score in scores], config.clear_faces_floor)
@@ -426,7 +426,7 @@ def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selectio
     if config.tta_at_floor:
         record["public_test_by_view"] = {name: [asdict(s) for s in view_scores] for name, view_scores in by_view.items()}
     logger.info("logit adjustment (%s form): tau %.1f with %s", form, picked.tau, tta)
-    return views[tta](adjusted(best, logit_shift(prior, picked.tau, form))), record, tta
+    return TTA_WRAPPERS[tta](adjusted(best, logit_shift(prior, picked.tau, form))), record, tta
 
 
 def choose_tta(val_accuracy: dict[str, float]) -> str:
