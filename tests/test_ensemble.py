@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from conftest import TINY_ARCH
 
-from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config
-from fer.training.model import build_classifier
+from fer.training.ensemble import EnsembleConfig, is_ensemble_config
+from fer.training.model import average, build_classifier
+from fer.training.trainer import BY_LABELS, Selection
 
 
 def test_average_is_the_mean_of_the_members_and_survives_a_save(tiny_model: keras.Model, tmp_path: Path) -> None:
@@ -31,3 +32,15 @@ def test_ensemble_config_resolves_members_beside_it(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: pair\nmembers: []\n")
     with pytest.raises(ValueError, match="members"):
         EnsembleConfig.from_yaml(tmp_path / "bad.yaml")
+
+
+def test_an_ensemble_config_takes_a_single_runs_selection_keys(tmp_path: Path) -> None:
+    (tmp_path / "e.yaml").write_text("name: pair\nmembers: [a.yaml, b.yaml]\n")
+    assert EnsembleConfig.from_yaml(tmp_path / "e.yaml").selection == BY_LABELS
+    (tmp_path / "crowd.yaml").write_text("name: pair\nmembers: [a.yaml, b.yaml]\ntargets: votes\n"
+                                         "logit_adjustment: true\nlogit_adjustment_form: mix\nclear_faces_floor: 0.87\n")
+    assert EnsembleConfig.from_yaml(tmp_path / "crowd.yaml").selection == Selection(
+        "votes", logit_adjustment=True, logit_adjustment_form="mix", clear_faces_floor=0.87)
+    (tmp_path / "typo.yaml").write_text("name: pair\nmembers: [a.yaml]\nlogit_ajustment: true\n")
+    with pytest.raises(ValueError, match="exactly `name` and a non-empty `members`"):
+        EnsembleConfig.from_yaml(tmp_path / "typo.yaml")

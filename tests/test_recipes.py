@@ -15,7 +15,7 @@ from test_training import TINY, synthetic_data, with_votes
 import fer.training.recipes
 from fer.training.calibrate import adjusted, logit_shift
 from fer.training.ensemble import EnsembleConfig
-from fer.training.model import with_tta
+from fer.training.model import average, with_tta
 from fer.training.rebalance import HeadConfig
 from fer.training.recipes import (
     lineage,
@@ -27,7 +27,7 @@ from fer.training.recipes import (
     unpack,
 )
 from fer.training.soup import SoupConfig, epoch_snapshots
-from fer.training.trainer import TrainConfig, epoch_weights, train, trained_epochs, training_prior
+from fer.training.trainer import Selection, TrainConfig, epoch_weights, train, trained_epochs, training_prior
 
 
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
@@ -265,6 +265,71 @@ def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tm
     chosen = json.loads((tmp_path / "fresh" / "crowd" / "metrics.json").read_text())["logit_adjustment"]
     trained = json.loads((run / "metrics.json").read_text())["logit_adjustment"]
     assert (chosen["tau"], chosen["form"]) == (trained["tau"], form)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def crowd_pair(tmp_path: Path) -> Path:
+    """configs/pair.yaml: an ensemble of two networks trained apart on the votes, chosen as a votes
+    run is (mix form, views and tau together)."""
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name, seed in (("a", 1), ("b", 2)):
+        member = replace(TINY, name=name, seed=seed, targets="votes", logit_adjustment=True, label_smoothing=0.0)
+        (configs / f"{name}.yaml").write_text(member.to_yaml())
+    (configs / "pair.yaml").write_text("name: pair\nmembers: [a.yaml, b.yaml]\ntargets: votes\nlogit_adjustment: true\n"
+                                       "logit_adjustment_form: mix\ntta_at_floor: true\nclear_faces_floor: 0.9\n")
+    return configs
+
+
+def test_a_votes_ensemble_is_chosen_with_its_tau_and_answers_as_the_scan_read_it(tmp_path: Path) -> None:
+    configs = crowd_pair(tmp_path)
+    data = with_votes(synthetic_data())
+    runs = tmp_path / "runs"
+
+    report = train_config(configs / "pair.yaml", data, runs / "pair")
+
+    adjustment = report["logit_adjustment"]
+    assert set(adjustment["public_test_by_view"]) == {"none"}  # two members with flip: four passes a face
+    assert report["test_time_augmentation"]["chosen"] == "none" and adjustment["form"] == "mix"
+    # Each member's answers shifted by the chosen tau, then averaged: what the tau scan scored.
+    faces = np.random.default_rng(4).uniform(0, 255, (6, 48, 48, 1)).astype(np.float32)
+    shift = logit_shift(training_prior(data, Selection("votes")), adjustment["tau"], "mix")
+    members = [keras.models.load_model(runs / name / "best.keras") for name in ("a", "b")]
+    expected = np.mean([_softmax(np.log(m.predict_on_batch(faces)) + shift) for m in members], axis=0)
+    served = keras.models.load_model(runs / "pair" / "model.keras").predict_on_batch(faces)
+    np.testing.assert_allclose(served, expected, atol=5e-3)  # the saved weights are half precision
+    saved = yaml.safe_load((runs / "pair" / "config.yaml").read_text())
+    assert [m["name"] for m in saved["members"]] == ["a", "b"]
+    assert (saved["targets"], saved["logit_adjustment_form"], saved["clear_faces_floor"]) == ("votes", "mix", 0.9)
+
+
+def test_unpack_undoes_the_logit_adjustment_folded_into_each_member_of_a_shipped_ensemble(tmp_path: Path) -> None:
+    configs = crowd_pair(tmp_path)
+    data = with_votes(synthetic_data())
+    runs = tmp_path / "runs"
+    networks = []
+    for name in ("a", "b"):
+        train_from_config(configs / f"{name}.yaml", data, runs / name)
+        networks.append(keras.models.load_model(runs / name / "best.keras"))
+        networks[-1].name = name
+    shipped = tmp_path / "models"  # a fresh clone's: tau 0.5 folded into each member
+    shipped.mkdir()
+    shift = logit_shift(training_prior(data, Selection("votes")), 0.5, "mix")
+    average([adjusted(network, shift) for network in networks], "pair").save(shipped / "model.keras")
+    pd.concat([pd.read_csv(runs / n / "history.csv").assign(member=n) for n in ("a", "b")]).to_csv(
+        shipped / "history.csv", index=False)
+    (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": {"tau": 0.5, "form": "mix"}}))
+
+    unpack(shipped / "model.keras", configs / "pair.yaml", data, tmp_path / "fresh")
+
+    faces = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+    for network in networks:
+        recovered = keras.models.load_model(tmp_path / "fresh" / network.name / "best.keras")
+        np.testing.assert_allclose(recovered.predict_on_batch(faces), network.predict_on_batch(faces), atol=1e-5)
 
 
 def test_unpack_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: keras.Model) -> None:

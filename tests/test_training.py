@@ -111,6 +111,10 @@ def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:
     assert choose_tta({"none": 0.650, "flip": 0.660, "flip+shift": 0.670}) == "flip"  # 10 views: over budget
     assert choose_tta({"none": 0.658, "flip": 0.660, "flip+shift": 0.670}) == "none"  # within 0.5 points
     assert choose_tta({"none": 0.650, "flip": 0.640, "flip+shift": 0.600}) == "none"
+    # Two members: flip costs four passes a face, over the budget however good.
+    assert choose_tta({"none": 0.650, "flip": 0.700, "flip+shift": 0.720}, members=2) == "none"
+    # Three: even one view each is over two passes, but a model without views is always scored.
+    assert choose_tta({"none": 0.650, "flip": 0.700, "flip+shift": 0.720}, members=3) == "none"
 
 
 def test_a_resumed_run_draws_fresh_augmentations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,8 +243,7 @@ def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras
 
 
 def test_init_takes_an_ensembles_first_member_of_the_configs_architecture(tmp_path: Path) -> None:
-    from fer.training.ensemble import average
-    from fer.training.model import with_tta
+    from fer.training.model import average, with_tta
 
     other_arch = build_classifier(replace(TINY.arch, dense_units=16))
     first, second = (build_classifier(TINY.arch) for _ in range(2))

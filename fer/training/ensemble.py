@@ -9,7 +9,9 @@ A member may be a single network, a staged run or a soup. ``python -m fer train 
 configs/experiments/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or finds finished)
 each member beside the ensemble, in ``runs/<member name>/``, averages the members' best classifiers,
 and then chooses test-time augmentation on PublicTest exactly as for a single run
-(``fer.training.recipes.train_ensemble``). The ensemble's ``history.csv`` holds every member's curves, each
+(``fer.training.recipes.train_ensemble``), each member's pass counted against the budget of passes a
+face. The selection keys of a single run's config (``targets: votes``, ``logit_adjustment``, ...) choose
+it by the FER+ majority, with the logit adjustment folded into each member's softmax layer. The ensemble's ``history.csv`` holds every member's curves, each
 stage named in a ``member`` column.
 """
 
@@ -18,20 +20,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
+import yaml
 
-from fer.emotions import FACE_SIZE
-from fer.training.trainer import lists_configs, read_config_list
+from fer.training.trainer import BY_LABELS, SELECTION_KEYS, Selection, lists_configs, read_config_list
 
 
 @dataclass(frozen=True)
 class EnsembleConfig:
     name: str
     members: tuple[Path, ...]  # config files of the members
+    # How the averaged model's TTA (and logit adjustment) is chosen on PublicTest: as a single run's.
+    selection: Selection = BY_LABELS
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> EnsembleConfig:
-        return cls(*read_config_list(path, "members"))
+        """``name`` and ``members``, and optionally the selection keys of a single run's config
+        (``targets``, ``logit_adjustment``, ...: ``fer.training.trainer.Selection``)."""
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        options = {key: value for key, value in raw.items() if key in SELECTION_KEYS}
+        name, members = read_config_list(path, "members", extra=set(options))
+        return cls(name, members, Selection(**options))
 
 
 def is_ensemble_config(path: str | Path) -> bool:
@@ -42,10 +50,3 @@ def layer_name(run_name: str) -> str:
     """The name a member run's network takes inside an ensemble's graph (unique there, and how
     ``fer.training.recipes.unpack`` finds it again)."""
     return run_name.replace("-", "_")
-
-
-def average(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:
-    """One model, same contract, whose probabilities are the mean of its members'."""
-    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
-    outputs = keras.ops.mean(keras.ops.stack([member(inputs) for member in members], axis=0), axis=0)
-    return keras.Model(inputs, outputs, name=name)

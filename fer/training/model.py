@@ -176,6 +176,19 @@ def tta_images(batch: np.ndarray, shifts: bool = False) -> list[np.ndarray]:
     return offsets + [np.ascontiguousarray(view[:, :, ::-1]) for view in offsets]
 
 
+def average(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:
+    """One model, same contract, whose probabilities are the mean of its members' (an ensemble)."""
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
+    outputs = keras.ops.mean(keras.ops.stack([member(inputs) for member in members], axis=0), axis=0)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The networks whose answers ``model`` (not in a TTA wrapper) averages: an ensemble's members,
+    or ``model`` itself, one network."""
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+
+
 def tta_network(model: keras.Model) -> keras.Model:
     """The network a ``with_tta`` wrapper holds; ``model`` itself where it is not such a wrapper."""
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]

@@ -24,7 +24,7 @@ soups and fine-tunes build on them instead of training them again.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import keras
@@ -35,8 +35,8 @@ from fer.datasets import FerData
 from fer.imaging import to_model_input
 from fer.metrics import read_metrics
 from fer.training.calibrate import adjusted, logit_shift
-from fer.training.ensemble import EnsembleConfig, average, is_ensemble_config, layer_name
-from fer.training.model import tta_network
+from fer.training.ensemble import EnsembleConfig, is_ensemble_config, layer_name
+from fer.training.model import average, tta_network
 from fer.training.rebalance import HeadConfig, is_head_config, refit
 from fer.training.soup import SoupConfig, epoch_snapshots, is_soup_config, make_soup
 from fer.training.trainer import (
@@ -98,7 +98,13 @@ def config_record(path: Path) -> dict:
         return _soup_record(config)
     if isinstance(config, HeadConfig):
         return _head_record(config)
-    return {"name": config.name, "members": [config_record(p) for p in config.members]}
+    return _ensemble_record(config)
+
+
+def _ensemble_record(config: EnsembleConfig) -> dict:
+    # The selection keys the config set (none for the ensembles chosen by FER2013's labels).
+    chosen = {key: value for key, value in asdict(config.selection).items() if value != getattr(BY_LABELS, key)}
+    return {"name": config.name, "members": [config_record(p) for p in config.members], **chosen}
 
 
 def _soup_record(config: SoupConfig) -> dict:
@@ -179,8 +185,7 @@ def train_ensemble(config: EnsembleConfig, data: FerData, out_dir: str | Path) -
     for member, run in zip(members, runs, strict=True):
         member.name = layer_name(run.name)
     average(members, layer_name(config.name)).save(out / BEST_FILE)
-    record = {"name": config.name, "members": [config_record(path) for path in config.members]}
-    return _finalise_combined(out, record, runs, data)
+    return _finalise_combined(out, _ensemble_record(config), runs, data, config.selection)
 
 
 def _finalise_combined(out: Path, record: dict, runs: list[Path], data: FerData,
@@ -208,7 +213,7 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
     """Recover the runs a model saved from ``config_path`` was made of, as finished runs in
     ``runs_dir``: an ensemble's members, or the one network a soup or a single run saved (as the
     shipped model, inside its TTA wrapper). Each gets its weights (as the file stores them, a logit
-    adjustment folded into a soup's or a run's undone), its stages' curves from the ``history.csv``
+    adjustment folded in undone, each member's for an ensemble), its stages' curves from the ``history.csv``
     beside the model, its config record, then its finalisation, which chooses the TTA and the
     adjustment again. Finished runs already there are kept."""
     config = read_config(config_path)
@@ -227,8 +232,9 @@ def unpack(model_path: Path, config_path: Path, data: FerData, runs_dir: Path) -
             raise ValueError(f"{model_path} holds no member named {name}: was it trained from {config_path}?")
         single = read_config(path)
         selection = single.selection if isinstance(single, TrainConfig | SoupConfig | HeadConfig) else BY_LABELS
-        if not isinstance(config, EnsembleConfig):  # the model is this run's, its adjustment folded in
-            network = _as_trained(network, _shipped_adjustment(model_path), data, selection)
+        # The model's logit adjustment, if it has one, is folded into this network's softmax layer
+        # (into each member's, for an ensemble): undone, by the prior the model was chosen with.
+        network = _as_trained(network, _shipped_adjustment(model_path), data, config.selection)
         out.mkdir(parents=True, exist_ok=True)
         network.save(out / BEST_FILE)
         history[history.member.isin(lineage(path))].to_csv(out / HISTORY_FILE, index=False)

@@ -31,19 +31,17 @@ of them. Its config names one ingredient, whose config keeps those epochs' weigh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import yaml
 
-from fer.training.trainer import BY_LABELS, Selection, lists_configs, read_config_list
+from fer.training.trainer import BY_LABELS, SELECTION_KEYS, Selection, lists_configs, read_config_list
 
 RECALIBRATION_BATCH = 256
 
-
-SELECTION_KEYS = {f.name for f in fields(Selection)}
 
 
 @dataclass(frozen=True)
