@@ -458,6 +458,25 @@ def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: 
     assert len({(s.ferplus_accuracy, s.certain_balanced_accuracy) for s in scores}) > 1  # the taus differ
 
 
+@pytest.mark.parametrize("members", [1, 2])
+def test_view_answers_average_to_what_each_tta_wrapper_answers(tiny_model, members: int) -> None:
+    """finalise reads each TTA's PublicTest accuracy, and the tau scan its views, from one set of
+    answers: their mean must be what the wrapped model (a network or an ensemble) answers."""
+    from fer.training.model import average, ensemble_members
+    from fer.training.trainer import TTA_WRAPPERS, ViewAnswers
+
+    keras.utils.set_random_seed(8)
+    other = build_classifier(TINY_ARCH)
+    tiny_model.name, other.name = "first", "second"
+    model = tiny_model if members == 1 else average([tiny_model, other])
+    faces = synthetic_data().val.images[:12, ..., None].astype(np.float32)
+    answers = ViewAnswers(ensemble_members(model), faces)
+    assert len(answers.networks) == members
+    for name, wrap in TTA_WRAPPERS.items():
+        assert len(answers.of(name)) == TTA_VIEWS[name] * members
+        np.testing.assert_allclose(np.mean(answers.of(name), axis=0), wrap(model).predict(faces, verbose=0), atol=1e-5)
+
+
 def test_both_forms_of_the_adjustment_share_their_ends_and_part_between_them() -> None:
     from fer.training.calibrate import logit_shift
 

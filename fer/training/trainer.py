@@ -23,7 +23,7 @@ import csv
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -46,7 +46,7 @@ from fer.training.calibrate import (
     tau_scores,
 )
 from fer.training.distill import distilled_targets, teacher_probabilities
-from fer.training.evaluate import evaluate_model, predict_split
+from fer.training.evaluate import evaluate_model
 from fer.training.mixup import MixupBatches
 from fer.training.model import (
     PRECISIONS,
@@ -63,7 +63,7 @@ from fer.training.model import (
 )
 from fer.training.schedules import check_choices, make_optimizer, schedule_callbacks
 from fer.training.storage import save_half_precision
-from fer.votes import vote_distribution
+from fer.votes import NO_LABEL, vote_distribution
 
 logger = logging.getLogger(__name__)
 
@@ -374,18 +374,19 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
     views (and, where ``selection`` asks, its logit adjustment); save it as model.keras, its
     weights in half precision, and write its metrics, with ``records`` of choices made before."""
     best = keras.models.load_model(out / BEST_FILE, compile=False)
-    members = len(ensemble_members(best))
-    candidates = {name: wrap(best) for name, wrap in TTA_WRAPPERS.items()}
+    answers = ViewAnswers(ensemble_members(best), to_model_input(data.val.images))
+    members = len(answers.networks)
     val = selection_split(data, selection.targets)
+    chosen_faces = data.val.majority() != NO_LABEL if selection.targets == "votes" else slice(None)
     val_accuracy = {
-        name: float((predict_split(model, val).argmax(axis=1) == val.labels).mean())
-        for name, model in candidates.items()
+        name: float((np.mean(answers.of(name), axis=0)[chosen_faces].argmax(axis=1) == val.labels).mean())
+        for name in TTA_WRAPPERS
     }
     choice = choose_tta(val_accuracy, members)
     logger.info("PublicTest accuracy by test-time augmentation: %s -> %s", val_accuracy, choice)
-    shipped, adjustment = candidates[choice], None
+    shipped, adjustment = TTA_WRAPPERS[choice](best), None
     if selection.logit_adjustment:
-        shipped, adjustment, choice = _logit_adjusted(best, choice, data, selection)
+        shipped, adjustment, choice = _logit_adjusted(best, answers, choice, data, selection)
     # The numbers are those of the file as saved, with its weights in half precision.
     save_half_precision(shipped, out / MODEL_FILE)
     report = evaluate_model(keras.models.load_model(out / MODEL_FILE, compile=False), data)
@@ -403,24 +404,41 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
     return report
 
 
-def _logit_adjusted(best: keras.Model, tta: str, data: FerData, config: Selection) -> tuple[keras.Model, dict, str]:
-    """``best`` with the logit adjustment chosen on PublicTest, with its test-time views (``tta``,
-    or, with ``tta_at_floor``, those the floor rule picks with tau); the record; the views."""
+class ViewAnswers:
+    """What each network of a model (``ensemble_members``) answers to each test-time view of a set of
+    faces, each view computed once: probabilities, the TTA's and the ensemble's average not yet taken."""
+
+    def __init__(self, networks: list[keras.Model], faces: np.ndarray) -> None:
+        self.networks, self.faces = networks, faces
+        self._by_shifts: dict[bool, list[list[np.ndarray]]] = {}
+
+    def _views(self, shifts: bool) -> list[list[np.ndarray]]:
+        if shifts not in self._by_shifts:
+            self._by_shifts[shifts] = [
+                [network.predict(batch, batch_size=512, verbose=0) for batch in tta_images(self.faces, shifts)]
+                for network in self.networks]
+        return self._by_shifts[shifts]
+
+    def of(self, tta: str) -> list[np.ndarray]:
+        """Every network's answers to every view ``tta`` averages over; their mean is the model's
+        answer under that TTA (``TTA_WRAPPERS``)."""
+        # The first view is the face itself: "none"'s only one, so each network answers it once.
+        views = self._views(tta == "flip+shift")
+        return [view for per_network in views for view in (per_network[:1] if tta == "none" else per_network)]
+
+
+def _logit_adjusted(best: keras.Model, answers: ViewAnswers, tta: str, data: FerData,
+                    config: Selection) -> tuple[keras.Model, dict, str]:
+    """``best`` with the logit adjustment chosen on PublicTest (``answers``: its networks' answers
+    there), with its test-time views (``tta``, or, with ``tta_at_floor``, those the floor rule picks
+    with tau); the record; the views."""
     prior = training_prior(data, config)
-    faces = to_model_input(data.val.images)
     # An ensemble's members are adjusted each (the shift in each one's softmax layer) and their
     # answers averaged with the views': to the tau scan every member's view is one more view.
-    networks = ensemble_members(best)
-
-    @cache
-    def view_answers(shifts: bool) -> list[list[np.ndarray]]:
-        return [[network.predict(batch, batch_size=512, verbose=0) for batch in tta_images(faces, shifts)]
-                for network in networks]
+    networks = answers.networks
 
     def scores(name: str) -> list[TauScore]:
-        # The first view is the face itself: "none"'s only one, so each network answers it once.
-        answers = [views[:1] if name == "none" else views for views in view_answers(name == "flip+shift")]
-        return tau_scores([view for views in answers for view in views], prior, config.logit_adjustment_form, data.val)
+        return tau_scores(answers.of(name), prior, config.logit_adjustment_form, data.val)
 
     scanned = [name for name in TTA_WRAPPERS if affordable(name, len(networks))] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
