@@ -6,13 +6,14 @@ An ensemble config names its members' config files (relative to itself)::
     members: [vgg-wide-soup.yaml, vgg-wide-erase-r2.yaml, vgg-small.yaml]
 
 A member may be a single network, a staged run or a soup. ``python -m fer train --config
-configs/experiments/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or finds finished)
-each member beside the ensemble, in ``runs/<member name>/``, averages the members' best classifiers,
-and then chooses test-time augmentation on PublicTest exactly as for a single run
-(``fer.training.recipes.train_ensemble``), each member's pass counted against the budget of passes a
-face. The selection keys of a single run's config (``targets: votes``, ``logit_adjustment``, ...) choose
-it by the FER+ majority, with the logit adjustment folded into each member's softmax layer. The ensemble's ``history.csv`` holds every member's curves, each
-stage named in a ``member`` column.
+configs/experiments/ensemble-lineages.yaml --out runs/ensemble-lineages`` trains (or resumes, or
+finds finished) each member beside the ensemble, in ``runs/<member name>/``, averages the members'
+best classifiers, and then chooses test-time augmentation on PublicTest exactly as for a single run
+(``fer.training.recipes.train_ensemble``), each member's pass counted against the budget of passes
+a face. With the selection keys of a single run's config (``targets: votes``, ``logit_adjustment``,
+...) it is chosen by the FER+ majority, the logit adjustment folded into each member's softmax
+layer. The ensemble's ``history.csv`` holds every member's curves, each stage named in a ``member``
+column.
 """
 
 from __future__ import annotations
