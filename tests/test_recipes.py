@@ -319,7 +319,7 @@ def test_unpack_undoes_the_logit_adjustment_folded_into_each_member_of_a_shipped
     shipped = tmp_path / "models"  # a fresh clone's: tau 0.5 folded into each member
     shipped.mkdir()
     shift = logit_shift(training_prior(data, Selection("votes")), 0.5, "mix")
-    average([adjusted(network, shift) for network in networks], "pair").save(shipped / "model.keras")
+    adjusted(average(networks, "pair"), shift).save(shipped / "model.keras")
     pd.concat([pd.read_csv(runs / n / "history.csv").assign(member=n) for n in ("a", "b")]).to_csv(
         shipped / "history.csv", index=False)
     (shipped / "metrics.json").write_text(json.dumps({"logit_adjustment": {"tau": 0.5, "form": "mix"}}))

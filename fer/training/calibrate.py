@@ -40,6 +40,7 @@ import numpy as np
 from fer.datasets import Split
 from fer.metrics import score
 from fer.training.evaluate import score_against_majority
+from fer.training.model import average, ensemble_members
 
 logger = logging.getLogger(__name__)
 
@@ -110,10 +111,14 @@ def logit_shift(prior: np.ndarray, tau: float, form: str = "power") -> np.ndarra
     return np.log((1 - tau) + tau / (len(prior) * prior))
 
 
-def adjusted(network: keras.Model, shift: np.ndarray) -> keras.Model:
-    """A copy of ``network`` with ``shift`` (``logit_shift``) added to its softmax bias."""
-    kernel, bias = network.get_layer(OUTPUT_LAYER).get_weights()
-    return with_output_layer(network, kernel, bias + shift)
+def adjusted(model: keras.Model, shift: np.ndarray) -> keras.Model:
+    """A copy of ``model`` with ``shift`` (``logit_shift``) added to its softmax bias: a network's,
+    or each member's of an ensemble (``fer.training.model.average``)."""
+    networks = ensemble_members(model)
+    if networks != [model]:
+        return average([adjusted(network, shift) for network in networks], model.name)
+    kernel, bias = model.get_layer(OUTPUT_LAYER).get_weights()
+    return with_output_layer(model, kernel, bias + shift)
 
 
 def with_output_layer(network: keras.Model, kernel: np.ndarray, bias: np.ndarray) -> keras.Model:

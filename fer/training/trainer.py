@@ -52,7 +52,6 @@ from fer.training.model import (
     PRECISIONS,
     ArchConfig,
     AugmentConfig,
-    average,
     build_classifier,
     build_trainer,
     ensemble_members,
@@ -435,12 +434,11 @@ def _logit_adjusted(best: keras.Model, answers: ViewAnswers, tta: str, data: Fer
     prior = training_prior(data, config)
     # An ensemble's members are adjusted each (the shift in each one's softmax layer) and their
     # answers averaged with the views': to the tau scan every member's view is one more view.
-    networks = answers.networks
 
     def scores(name: str) -> list[TauScore]:
         return tau_scores(answers.of(name), prior, config.logit_adjustment_form, data.val)
 
-    scanned = [name for name in TTA_WRAPPERS if affordable(name, len(networks))] if config.tta_at_floor else [tta]
+    scanned = [name for name in TTA_WRAPPERS if affordable(name, len(answers.networks))] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
     # Over every (views, tau): the cheaper views first, so that a tie keeps them.
     picked = pick_by_floor([score for scores in by_view.values() for score in scores], config.clear_faces_floor)
@@ -454,10 +452,7 @@ def _logit_adjusted(best: keras.Model, answers: ViewAnswers, tta: str, data: Fer
     if config.tta_at_floor:
         record["public_test_by_view"] = {name: [asdict(s) for s in view_scores] for name, view_scores in by_view.items()}
     logger.info("logit adjustment (%s form): tau %.1f with %s", form, picked.tau, tta)
-    shift = logit_shift(prior, picked.tau, form)
-    if len(networks) == 1:
-        return TTA_WRAPPERS[tta](adjusted(best, shift)), record, tta
-    return TTA_WRAPPERS[tta](average([adjusted(network, shift) for network in networks], best.name)), record, tta
+    return TTA_WRAPPERS[tta](adjusted(best, logit_shift(prior, picked.tau, form))), record, tta
 
 
 def choose_tta(val_accuracy: dict[str, float], members: int = 1) -> str:
