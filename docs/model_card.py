@@ -11,6 +11,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _tau(tau: float) -> str:
+    """0.4 as 0.4, and a finer grid's 0.35 as 0.35."""
+    return f"{tau:.1f}" if round(tau, 1) == tau else f"{tau:.2f}"
+
+
 def split_rows(metrics: dict) -> None:
     print("| split | FER+ majority accuracy | FER+ macro-F1 | clear faces' balanced accuracy | FER2013 accuracy | FER2013 macro-F1 |")
     print("|---|---|---|---|---|---|")
@@ -49,8 +54,8 @@ def main() -> None:
     if adjustment:
         form = adjustment.get("form", "power")
         print(f"\nLogit adjustment on PublicTest ({form} form; tau: FER+ majority accuracy / clear faces' balanced accuracy): "
-              + ", ".join(f"{s['tau']:.1f}: {s['ferplus_accuracy']:.2%} / {s['certain_balanced_accuracy']:.2%}"
-                          for s in adjustment["public_test"]) + f"; shipped: **tau = {adjustment['tau']:.1f}**.")
+              + ", ".join(f"{_tau(s['tau'])}: {s['ferplus_accuracy']:.2%} / {s['certain_balanced_accuracy']:.2%}"
+                          for s in adjustment["public_test"]) + f"; shipped: **tau = {_tau(adjustment['tau'])}**.")
     head = metrics.get("class_balanced_head")
     if head:
         print("\nClass-balanced head refit on PublicTest (power: FER+ majority accuracy / clear faces' balanced accuracy, "

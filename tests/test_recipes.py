@@ -281,7 +281,8 @@ def crowd_pair(tmp_path: Path) -> Path:
         member = replace(TINY, name=name, seed=seed, targets="votes", logit_adjustment=True, label_smoothing=0.0)
         (configs / f"{name}.yaml").write_text(member.to_yaml())
     (configs / "pair.yaml").write_text("name: pair\nmembers: [a.yaml, b.yaml]\ntargets: votes\nlogit_adjustment: true\n"
-                                       "logit_adjustment_form: mix\ntta_at_floor: true\nclear_faces_floor: 0.9\n")
+                                       "logit_adjustment_form: mix\ntta_at_floor: true\nclear_faces_floor: 0.9\n"
+                                       "tau_step: 0.05\n")
     return configs
 
 
@@ -295,6 +296,7 @@ def test_a_votes_ensemble_is_chosen_with_its_tau_and_answers_as_the_scan_read_it
     adjustment = report["logit_adjustment"]
     assert set(adjustment["public_test_by_view"]) == {"none"}  # two members with flip: four passes a face
     assert report["test_time_augmentation"]["chosen"] == "none" and adjustment["form"] == "mix"
+    assert [s["tau"] for s in adjustment["public_test"]] == [round(0.05 * i, 2) for i in range(21)]  # its tau_step
     # Each member's answers shifted by the chosen tau, then averaged: what the tau scan scored.
     faces = np.random.default_rng(4).uniform(0, 255, (6, 48, 48, 1)).astype(np.float32)
     shift = logit_shift(training_prior(data, Selection("votes")), adjustment["tau"], "mix")
@@ -304,7 +306,8 @@ def test_a_votes_ensemble_is_chosen_with_its_tau_and_answers_as_the_scan_read_it
     np.testing.assert_allclose(served, expected, atol=5e-3)  # the saved weights are half precision
     saved = yaml.safe_load((runs / "pair" / "config.yaml").read_text())
     assert [m["name"] for m in saved["members"]] == ["a", "b"]
-    assert (saved["targets"], saved["logit_adjustment_form"], saved["clear_faces_floor"]) == ("votes", "mix", 0.9)
+    assert (saved["targets"], saved["logit_adjustment_form"], saved["clear_faces_floor"], saved["tau_step"]) == (
+        "votes", "mix", 0.9, 0.05)
 
 
 def test_unpack_undoes_the_logit_adjustment_folded_into_each_member_of_a_shipped_ensemble(tmp_path: Path) -> None:

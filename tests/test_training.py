@@ -458,6 +458,30 @@ def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: 
     assert len({(s.ferplus_accuracy, s.certain_balanced_accuracy) for s in scores}) > 1  # the taus differ
 
 
+def test_a_finer_tau_grid_scores_the_coarse_grid_taus_alike_and_those_between(tiny_model) -> None:
+    from fer.training.calibrate import adjusted, logit_shift, rule_scores, tau_scores, taus
+    from fer.training.model import tta_images, with_tta
+
+    val = with_votes(synthetic_data()).val
+    faces = val.images[..., None].astype(np.float32)
+    prior = np.array([0.09, 0.01, 0.03, 0.26, 0.14, 0.12, 0.34])
+    answers = [tiny_model.predict(view, verbose=0) for view in tta_images(faces)]
+    coarse, fine = tau_scores(answers, prior, "mix", val), tau_scores(answers, prior, "mix", val, step=0.05)
+    assert [s.tau for s in fine] == list(taus(0.05)) and len(fine) == 21
+    assert fine[::2] == coarse  # the same scores at the taus both grids hold
+    between = fine[7]  # tau 0.35
+    served = with_tta(adjusted(tiny_model, logit_shift(prior, between.tau, "mix"))).predict(faces, verbose=0)
+    assert (between.ferplus_accuracy, between.certain_balanced_accuracy) == pytest.approx(rule_scores(val, served.argmax(axis=1)))
+
+
+@pytest.mark.parametrize("step", [0.0, 0.3, 1.5, -0.1])
+def test_a_tau_step_that_does_not_divide_one_is_refused(step: float) -> None:
+    from fer.training.trainer import Selection
+
+    with pytest.raises(ValueError, match="tau step must divide 1"):
+        Selection("votes", logit_adjustment=True, tau_step=step)
+
+
 @pytest.mark.parametrize("members", [1, 2])
 def test_view_answers_average_to_what_each_tta_wrapper_answers(tiny_model, members: int) -> None:
     """finalise reads each TTA's PublicTest accuracy, and the tau scan its views, from one set of

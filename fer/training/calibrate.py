@@ -44,7 +44,18 @@ from fer.training.model import average, ensemble_members
 
 logger = logging.getLogger(__name__)
 
-TAUS = tuple(round(0.1 * i, 1) for i in range(11))
+TAU_STEP = 0.1  # the grid's step: a finer one lets the pick land nearer the floor, and fits more noise
+
+
+def taus(step: float = TAU_STEP) -> tuple[float, ...]:
+    """The grid of ``tau`` from 0 to 1 the floor rule chooses from; ``step`` must divide 1."""
+    count = round(1 / step) if 0 < step <= 1 else 0
+    if count == 0 or abs(count * step - 1) > 1e-9:
+        raise ValueError(f"the tau step must divide 1 (0.1, 0.05, ...), got {step}")
+    return tuple(round(i / count, 6) for i in range(count + 1))
+
+
+TAUS = taus()
 FORMS = ("power", "mix")
 OUTPUT_LAYER = "probabilities"  # fer.training.model.build_classifier's softmax layer
 
@@ -140,8 +151,9 @@ def rule_scores(val: Split, predicted: np.ndarray) -> tuple[float, float]:
             score(majority[clear], predicted[clear]).balanced_accuracy)
 
 
-def tau_scores(view_answers: Sequence[np.ndarray], prior: np.ndarray, form: str, val: Split) -> list[TauScore]:
-    """What the floor rule reads of every ``tau`` of ``TAUS`` in the adjustment's ``form`` on
+def tau_scores(view_answers: Sequence[np.ndarray], prior: np.ndarray, form: str, val: Split,
+               step: float = TAU_STEP) -> list[TauScore]:
+    """What the floor rule reads of every ``tau`` of ``taus(step)`` in the adjustment's ``form`` on
     PublicTest (``val``, with its votes); ``pick_by_floor`` chooses among them, with those of other
     test-time views if asked. ``view_answers``: the network's probabilities for each test-time view
     of ``val``'s faces (``fer.training.model.tta_images``), computed once. Each tau's shift is added
@@ -150,12 +162,12 @@ def tau_scores(view_answers: Sequence[np.ndarray], prior: np.ndarray, form: str,
     # The log-probabilities are the logits less a per-face constant, which the softmax ignores.
     logits = [np.log(np.maximum(answers.astype(np.float64), 1e-30)) for answers in view_answers]
     scores = []
-    for tau in TAUS:
+    for tau in taus(step):
         shift = logit_shift(prior, tau, form)
         served = np.mean([_softmax(view + shift) for view in logits], axis=0)
         plus, clear = rule_scores(val, served.argmax(axis=1))
         scores.append(TauScore(tau, plus, clear))
-        logger.info("tau %.1f: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f", tau, plus, clear)
+        logger.info("tau %g: PublicTest FER+ accuracy %.4f, certain faces' balanced accuracy %.4f", tau, plus, clear)
     return scores
 
 

@@ -37,6 +37,7 @@ from fer.imaging import to_model_input
 from fer.metrics import write_metrics
 from fer.training.calibrate import (
     FORMS,
+    TAU_STEP,
     TauScore,
     adjusted,
     balanced_weights,
@@ -44,6 +45,7 @@ from fer.training.calibrate import (
     logit_shift,
     pick_by_floor,
     tau_scores,
+    taus,
 )
 from fer.training.distill import distilled_targets, teacher_probabilities
 from fer.training.evaluate import evaluate_model
@@ -102,6 +104,8 @@ class Selection:
     # The adjustment's path from the network as trained (tau 0) to balanced classes (tau 1):
     # "power" or "mix" (fer.training.calibrate.FORMS).
     logit_adjustment_form: str = "power"
+    # The step of the tau grid the floor rule chooses from (fer.training.calibrate.taus).
+    tau_step: float = TAU_STEP
 
     def __post_init__(self) -> None:
         if self.targets not in TARGETS:
@@ -116,6 +120,7 @@ class Selection:
             raise ValueError("tta_at_floor chooses the TTA with the logit adjustment's tau: it needs logit_adjustment")
         if self.logit_adjustment_form not in FORMS:
             raise ValueError(f"logit_adjustment_form must be one of {FORMS}, got {self.logit_adjustment_form!r}")
+        taus(self.tau_step)  # refuses a step that does not divide 1
 
 
 BY_LABELS = Selection()  # chosen by FER2013's (or a folder's) labels
@@ -170,6 +175,8 @@ class TrainConfig:
     # ... and its form: "power" (the class's prior to the power -tau) or "mix" (the Bayes rule for
     # (1 - tau) accuracy + tau balanced accuracy; fer.training.calibrate).
     logit_adjustment_form: str = "power"
+    # ... and the step of its tau grid (fer.training.calibrate.taus).
+    tau_step: float = TAU_STEP
     # Each training face's loss weighted by sum_c target_c / prior_c ** class_balance (prior: the
     # targets' own class shares; fer.training.calibrate.balanced_weights): 0 for the plain loss, 1
     # for every class weighing the same, so that the network itself, not only its decision rule,
@@ -206,7 +213,7 @@ class TrainConfig:
     @property
     def selection(self) -> Selection:
         return Selection(self.targets, self.label_weight, self.clear_label_weight, self.logit_adjustment,
-                         self.clear_faces_floor, self.tta_at_floor, self.logit_adjustment_form)
+                         self.clear_faces_floor, self.tta_at_floor, self.logit_adjustment_form, self.tau_step)
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
@@ -436,7 +443,7 @@ def _logit_adjusted(best: keras.Model, answers: ViewAnswers, tta: str, data: Fer
     # answers averaged with the views': to the tau scan every member's view is one more view.
 
     def scores(name: str) -> list[TauScore]:
-        return tau_scores(answers.of(name), prior, config.logit_adjustment_form, data.val)
+        return tau_scores(answers.of(name), prior, config.logit_adjustment_form, data.val, config.tau_step)
 
     scanned = [name for name in TTA_WRAPPERS if affordable(name, len(answers.networks))] if config.tta_at_floor else [tta]
     by_view = {name: scores(name) for name in scanned}
@@ -451,7 +458,7 @@ def _logit_adjusted(best: keras.Model, answers: ViewAnswers, tta: str, data: Fer
                       + (", over every affordable test-time augmentation" if config.tta_at_floor else "")}
     if config.tta_at_floor:
         record["public_test_by_view"] = {name: [asdict(s) for s in view_scores] for name, view_scores in by_view.items()}
-    logger.info("logit adjustment (%s form): tau %.1f with %s", form, picked.tau, tta)
+    logger.info("logit adjustment (%s form): tau %g with %s", form, picked.tau, tta)
     return TTA_WRAPPERS[tta](adjusted(best, logit_shift(prior, picked.tau, form))), record, tta
 
 
