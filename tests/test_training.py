@@ -438,27 +438,11 @@ def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model, form
     np.testing.assert_allclose(tiny_model.predict_on_batch(batch), before)  # the original is untouched
 
 
-@pytest.mark.parametrize("form", ["power", "mix"])
-def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: str) -> None:
+@pytest.mark.parametrize(("form", "step"), [("power", 0.1), ("mix", 0.1), ("mix", 0.05)])
+def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: str, step: float) -> None:
     """One pass of the network for every tau: the shift added to each view's answer before the
-    views are averaged scores each tau as the model saved with it, inside its flip wrapper, would."""
-    from fer.training.calibrate import TAUS, adjusted, logit_shift, rule_scores, tau_scores
-    from fer.training.model import tta_images, with_tta
-
-    val = with_votes(synthetic_data()).val
-    faces = val.images[..., None].astype(np.float32)
-    prior = np.array([0.09, 0.01, 0.03, 0.26, 0.14, 0.12, 0.34])
-    answers = [tiny_model.predict(view, verbose=0) for view in tta_images(faces)]
-    scores = tau_scores(answers, prior, form, val)
-    assert [s.tau for s in scores] == list(TAUS)
-    for score in scores[::5]:
-        served = with_tta(adjusted(tiny_model, logit_shift(prior, score.tau, form))).predict(faces, verbose=0)
-        plus, clear = rule_scores(val, served.argmax(axis=1))
-        assert (score.ferplus_accuracy, score.certain_balanced_accuracy) == pytest.approx((plus, clear))
-    assert len({(s.ferplus_accuracy, s.certain_balanced_accuracy) for s in scores}) > 1  # the taus differ
-
-
-def test_a_finer_tau_grid_scores_the_coarse_grid_taus_alike_and_those_between(tiny_model) -> None:
+    views are averaged scores each tau as the model saved with it, inside its flip wrapper, would;
+    a finer grid (``tau_step``) adds the taus between, 0.25 and 0.75 among those checked."""
     from fer.training.calibrate import adjusted, logit_shift, rule_scores, tau_scores, taus
     from fer.training.model import tta_images, with_tta
 
@@ -466,12 +450,13 @@ def test_a_finer_tau_grid_scores_the_coarse_grid_taus_alike_and_those_between(ti
     faces = val.images[..., None].astype(np.float32)
     prior = np.array([0.09, 0.01, 0.03, 0.26, 0.14, 0.12, 0.34])
     answers = [tiny_model.predict(view, verbose=0) for view in tta_images(faces)]
-    coarse, fine = tau_scores(answers, prior, "mix", val), tau_scores(answers, prior, "mix", val, step=0.05)
-    assert [s.tau for s in fine] == list(taus(0.05)) and len(fine) == 21
-    assert fine[::2] == coarse  # the same scores at the taus both grids hold
-    between = fine[7]  # tau 0.35
-    served = with_tta(adjusted(tiny_model, logit_shift(prior, between.tau, "mix"))).predict(faces, verbose=0)
-    assert (between.ferplus_accuracy, between.certain_balanced_accuracy) == pytest.approx(rule_scores(val, served.argmax(axis=1)))
+    scores = tau_scores(answers, prior, form, val, step)
+    assert [s.tau for s in scores] == list(taus(step)) and len(scores) == round(1 / step) + 1
+    for score in scores[::5]:
+        served = with_tta(adjusted(tiny_model, logit_shift(prior, score.tau, form))).predict(faces, verbose=0)
+        plus, clear = rule_scores(val, served.argmax(axis=1))
+        assert (score.ferplus_accuracy, score.certain_balanced_accuracy) == pytest.approx((plus, clear))
+    assert len({(s.ferplus_accuracy, s.certain_balanced_accuracy) for s in scores}) > 1  # the taus differ
 
 
 @pytest.mark.parametrize("step", [0.0, 0.3, 1.5, -0.1])

@@ -55,7 +55,6 @@ def taus(step: float = TAU_STEP) -> tuple[float, ...]:
     return tuple(round(i / count, 6) for i in range(count + 1))
 
 
-TAUS = taus()
 FORMS = ("power", "mix")
 OUTPUT_LAYER = "probabilities"  # fer.training.model.build_classifier's softmax layer
 
