@@ -212,8 +212,8 @@ class TrainConfig:
 
     @property
     def selection(self) -> Selection:
-        return Selection(self.targets, self.label_weight, self.clear_label_weight, self.logit_adjustment,
-                         self.clear_faces_floor, self.tta_at_floor, self.logit_adjustment_form, self.tau_step)
+        # A run's config holds every selection key itself: a new key is a field of both, named alike.
+        return Selection(**{key: getattr(self, key) for key in SELECTION_KEYS})
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
