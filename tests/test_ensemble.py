@@ -9,7 +9,7 @@ from conftest import TINY_ARCH
 
 from fer.training.ensemble import EnsembleConfig, is_ensemble_config
 from fer.training.model import average, build_classifier
-from fer.training.trainer import BY_LABELS, Selection
+from fer.training.selection import BY_LABELS, Selection
 
 
 def test_average_is_the_mean_of_the_members_and_survives_a_save(tiny_model: keras.Model, tmp_path: Path) -> None:

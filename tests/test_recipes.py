@@ -26,8 +26,10 @@ from fer.training.recipes import (
     train_soup,
     unpack,
 )
+from fer.training.rundir import epoch_weights, trained_epochs
+from fer.training.selection import Selection, training_prior
 from fer.training.soup import SoupConfig, epoch_snapshots
-from fer.training.trainer import Selection, TrainConfig, epoch_weights, train, trained_epochs, training_prior
+from fer.training.trainer import TrainConfig, train
 
 
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:

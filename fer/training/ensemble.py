@@ -23,7 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from fer.training.trainer import BY_LABELS, SELECTION_KEYS, Selection, lists_configs, read_config_list
+from fer.training.selection import BY_LABELS, SELECTION_KEYS, Selection
+from fer.training.trainer import lists_configs, read_config_list
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class EnsembleConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> EnsembleConfig:
         """``name`` and ``members``, and optionally the selection keys of a single run's config
-        (``targets``, ``logit_adjustment``, ...: ``fer.training.trainer.Selection``)."""
+        (``targets``, ``logit_adjustment``, ...: ``fer.training.selection.Selection``)."""
         raw = yaml.safe_load(Path(path).read_text()) or {}
         options = {key: value for key, value in raw.items() if key in SELECTION_KEYS}
         name, members = read_config_list(path, "members", extra=set(options))

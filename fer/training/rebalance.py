@@ -36,7 +36,8 @@ from scipy.optimize import minimize
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
 from fer.training.calibrate import OUTPUT_LAYER, balanced_weights, pick_by_floor, rule_scores, with_output_layer
-from fer.training.trainer import Selection, lists_configs, vote_targets
+from fer.training.selection import Selection, vote_targets
+from fer.training.trainer import lists_configs
 
 logger = logging.getLogger(__name__)
 

@@ -38,24 +38,19 @@ from fer.training.calibrate import adjusted, logit_shift
 from fer.training.ensemble import EnsembleConfig, is_ensemble_config, layer_name
 from fer.training.model import average, tta_network
 from fer.training.rebalance import HeadConfig, is_head_config, refit
-from fer.training.soup import SoupConfig, epoch_snapshots, is_soup_config, make_soup
-from fer.training.trainer import (
+from fer.training.rundir import (
     BEST_FILE,
-    BY_LABELS,
     CONFIG_FILE,
     HISTORY_FILE,
     METRICS_FILE,
-    Selection,
-    TrainConfig,
     epoch_weights,
-    finalise,
-    nested_networks,
-    train,
     trained_epochs,
-    training_prior,
     write_combined_history,
     write_staged_history,
 )
+from fer.training.selection import BY_LABELS, Selection, finalise, training_prior
+from fer.training.soup import SoupConfig, epoch_snapshots, is_soup_config, make_soup
+from fer.training.trainer import TrainConfig, nested_networks, train
 
 RunConfig = TrainConfig | SoupConfig | EnsembleConfig | HeadConfig
 

@@ -38,7 +38,8 @@ import keras
 import numpy as np
 import yaml
 
-from fer.training.trainer import BY_LABELS, SELECTION_KEYS, Selection, lists_configs, read_config_list
+from fer.training.selection import BY_LABELS, SELECTION_KEYS, Selection
+from fer.training.trainer import lists_configs, read_config_list
 
 RECALIBRATION_BATCH = 256
 
@@ -68,7 +69,7 @@ class SoupConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> SoupConfig:
         """``name`` and ``ingredients``, and optionally ``weights`` or ``epochs`` and the selection keys of a
-        single run's config (``targets``, ``logit_adjustment``, ...: ``fer.training.trainer.Selection``)."""
+        single run's config (``targets``, ``logit_adjustment``, ...: ``fer.training.selection.Selection``)."""
         raw = yaml.safe_load(Path(path).read_text()) or {}
         options = {key: raw.pop(key) for key in list(raw) if key in ("weights", "epochs") or key in SELECTION_KEYS}
         unknown = set(raw) - {"name", "ingredients"}
@@ -117,7 +118,7 @@ def recalibrate_batchnorm(model: keras.Model, images: np.ndarray, batch_size: in
 
 def epoch_snapshots(network: keras.Model, paths: Sequence[Path]) -> list[keras.Model]:
     """Copies of ``network`` (the run's best epoch, for its architecture) holding the weights kept
-    in each of ``paths`` (``fer.training.trainer.epoch_weights``)."""
+    in each of ``paths`` (``fer.training.rundir.epoch_weights``)."""
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no kept weights at {', '.join(missing)}: the run's config needs "
