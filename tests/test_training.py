@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -430,3 +431,14 @@ def test_the_mix_form_is_the_bayes_rule_for_its_mixture_of_accuracy_and_balanced
         return (1 - tau) * scored.accuracy + tau * scored.balanced_accuracy
 
     assert mixture("mix") > mixture("power") + 0.002
+
+
+def test_fit_shows_a_progress_bar_at_a_terminal_and_one_line_an_epoch_in_a_log(tmp_path: Path) -> None:
+    with (tmp_path / "train.log").open("w") as log:
+        assert training.fit_verbosity(log) == 2
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert training.fit_verbosity(Terminal()) == 1

@@ -9,9 +9,11 @@ Running the same command again resumes from ``checkpoints/`` after an interrupti
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TextIO
 
 import keras
 import numpy as np
@@ -261,10 +263,16 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
         validation_data=_arrays(selection_split(data, config.targets)),
         epochs=config.epochs,
         callbacks=callbacks,
-        verbose=2,
+        verbose=fit_verbosity(sys.stdout),
     )
     dedupe_history(out / HISTORY_FILE)
     return finalise(out, data, config.name, config.selection)
+
+
+def fit_verbosity(stream: TextIO) -> int:
+    """Keras's progress bar at a terminal, where an epoch of minutes would otherwise show nothing
+    until its end; one line an epoch in a log file, which the bar's redraws would fill."""
+    return 1 if stream.isatty() else 2
 
 
 def load_weights_from(classifier: keras.Model, path: Path) -> None:
