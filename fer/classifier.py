@@ -11,7 +11,7 @@ import numpy as np
 
 from fer.emotions import FACE_SIZE, NUM_CLASSES
 from fer.litert import LiteRTModel
-from fer.views import shifted_views, tta_offsets
+from fer.views import tta_images
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ class EmotionClassifier:
     """Runs a model taking (N, 48, 48, 1) float32 gray levels 0..255 to (N, 7) probabilities.
 
     ``run`` is the model (the served LiteRT file, or any predictor with that contract). With
-    ``thorough`` each face is read at its four 2-pixel shifts too (``fer.views``), each through the
-    model's own face-and-mirror-image average: ten views, about four times the time per face, for
-    bulk labelling rather than live video. The shipped model's scores with it:
+    ``thorough`` each face is read over ten views (``fer.views``: the face and its four 2-pixel
+    shifts, each also mirrored), ten passes of the model per face, for bulk labelling rather than
+    live video. The shipped model's scores with it:
     ``models/metrics_thorough.json`` (``docs/model-card.md``).
     """
 
@@ -80,5 +80,6 @@ class EmotionClassifier:
         if not self.thorough:
             return np.asarray(self.run(batch), dtype=np.float32)
         # One call for all views of all faces, then the mean over the views of each face.
-        probabilities = np.asarray(self.run(shifted_views(batch)), dtype=np.float32)
-        return probabilities.reshape(len(tta_offsets(True)), len(batch), NUM_CLASSES).mean(axis=0)
+        views = tta_images(batch, shifts=True)
+        probabilities = np.asarray(self.run(np.concatenate(views)), dtype=np.float32)
+        return probabilities.reshape(len(views), len(batch), NUM_CLASSES).mean(axis=0)

@@ -1,9 +1,12 @@
 """Test-time views of a face, shared by both halves so that they cannot drift apart.
 
-Every shipped model answers over the face and its mirror image inside its own graph. Thorough
-mode adds the face's four 2-pixel shifts (each also mirrored: ten views). Training builds those
-views in Keras (``fer.training.model.with_tta``); serving builds the shifts here, in NumPy, and
-runs each through the shipped two-view model, which gives the same ten-view mean.
+A shipped model may answer over the face and its mirror image inside its own graph (one network)
+or over the face alone (an ensemble, whose members' passes already fill the time budget). Thorough
+mode reads ten views: the face and its four 2-pixel shifts, each also mirrored. Training builds
+them in Keras (``fer.training.model.with_tta``); serving builds all ten here, in NumPy, and runs
+each through the shipped model, which gives the same ten-view mean for either kind (a model that
+averages the mirror image inside answers a view and its mirror alike, so it repeats passes, not
+the answer).
 """
 
 from __future__ import annotations
@@ -29,3 +32,10 @@ def shifted_views(batch: np.ndarray) -> np.ndarray:
     padded = np.pad(batch, [(0, 0), (s, s), (s, s), (0, 0)], mode="reflect")
     views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in tta_offsets(True)]
     return np.ascontiguousarray(np.concatenate(views, axis=0))
+
+
+def tta_images(batch: np.ndarray, shifts: bool = False) -> list[np.ndarray]:
+    """The views ``with_tta(..., shifts)`` averages over, each as a batch like ``batch`` (N, 48, 48,
+    1): the face at each offset (edges reflected, as ``with_tta`` pads), then each one's mirror image."""
+    offsets = np.split(shifted_views(batch), len(tta_offsets(True))) if shifts else [batch]
+    return offsets + [np.ascontiguousarray(view[:, :, ::-1]) for view in offsets]

@@ -12,11 +12,11 @@ from fer.training.model import (
     AugmentConfig,
     build_augmenter,
     build_classifier,
-    tta_images,
     tta_network,
     with_shift_tta,
     with_tta,
 )
+from fer.views import tta_images
 
 
 def test_flip_tta_averages_the_face_and_its_mirror(tiny_model: keras.Model, tmp_path) -> None:

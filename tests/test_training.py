@@ -382,7 +382,8 @@ def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: 
     views are averaged scores each tau as the model saved with it, inside its flip wrapper, would;
     a finer grid (``tau_step``) adds the taus between, 0.25 and 0.75 among those checked."""
     from fer.training.calibrate import adjusted, logit_shift, rule_scores, tau_scores, taus
-    from fer.training.model import tta_images, with_tta
+    from fer.training.model import with_tta
+    from fer.views import tta_images
 
     val = with_votes(synthetic_data()).val
     faces = val.images[..., None].astype(np.float32)

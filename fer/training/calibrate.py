@@ -155,7 +155,7 @@ def tau_scores(view_answers: Sequence[np.ndarray], prior: np.ndarray, form: str,
     """What the floor rule reads of every ``tau`` of ``taus(step)`` in the adjustment's ``form`` on
     PublicTest (``val``, with its votes); ``pick_by_floor`` chooses among them, with those of other
     test-time views if asked. ``view_answers``: the network's probabilities for each test-time view
-    of ``val``'s faces (``fer.training.model.tta_images``), computed once. Each tau's shift is added
+    of ``val``'s faces (``fer.views.tta_images``), computed once. Each tau's shift is added
     to each view's logits and the views' probabilities averaged after, as the served model does with
     the shift in its softmax layer inside the TTA wrapper: one pass of the network for every tau."""
     # The log-probabilities are the logits less a per-face constant, which the softmax ignores.

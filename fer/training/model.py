@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import keras
-import numpy as np
 from keras import layers
 
 from fer.emotions import FACE_SIZE, NUM_CLASSES
-from fer.views import TTA_SHIFT, shifted_views, tta_offsets
+from fer.views import TTA_SHIFT, tta_offsets
 
 
 @dataclass(frozen=True)
@@ -167,13 +166,6 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     probabilities = classifier(keras.ops.concatenate(views, axis=0))
     outputs = keras.ops.mean(keras.ops.reshape(probabilities, (len(views), -1, NUM_CLASSES)), axis=0)
     return keras.Model(inputs, outputs, name=classifier.name + (_SHIFT_SUFFIX if shifts else _FLIP_SUFFIX))
-
-
-def tta_images(batch: np.ndarray, shifts: bool = False) -> list[np.ndarray]:
-    """The views ``with_tta(..., shifts)`` averages over, each as a batch like ``batch`` (N, 48, 48,
-    1): the face at each offset (edges reflected, as ``with_tta`` pads), then each one's mirror image."""
-    offsets = np.split(shifted_views(batch), len(tta_offsets(True))) if shifts else [batch]
-    return offsets + [np.ascontiguousarray(view[:, :, ::-1]) for view in offsets]
 
 
 def average(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:

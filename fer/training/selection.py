@@ -23,9 +23,10 @@ from fer.imaging import to_model_input
 from fer.metrics import write_metrics
 from fer.training.calibrate import FORMS, TAU_STEP, TauScore, adjusted, logit_shift, pick_by_floor, tau_scores, taus
 from fer.training.evaluate import evaluate_model
-from fer.training.model import ensemble_members, tta_images, tta_views, with_tta
+from fer.training.model import ensemble_members, tta_views, with_tta
 from fer.training.rundir import BEST_FILE, METRICS_FILE, MODEL_FILE
 from fer.training.storage import save_half_precision
+from fer.views import tta_images
 from fer.votes import NO_LABEL, vote_distribution
 
 logger = logging.getLogger(__name__)
