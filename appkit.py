@@ -55,19 +55,19 @@ def detector_controls(key: str) -> tuple[str, float]:
 
 
 def thorough_control(key: str, default: bool) -> bool:
-    """Sidebar switch between the model's own two views per face and ten (``fer.views``)."""
+    """Sidebar switch between the model's own reading of a face and ten views of it (``fer.views``)."""
     return st.sidebar.toggle("Thorough: ten views per face", default, key=f"{key}-thorough", help=thorough_help())
 
 
 def thorough_help() -> str:
-    text = ("Reads each face ten times (shifted by 2 pixels, and mirrored) instead of twice (mirrored) and "
-            "averages: about four times the classification time per face.")
+    text = ("Reads each face over ten views (shifted by 2 pixels, and mirrored) and averages them: about ten "
+            "times the shipped model's classification time per face.")
     quick, thorough = read_report("metrics.json"), read_report("metrics_thorough.json")
     if quick and thorough:
         # Both splits: the choice was made on PublicTest, and PrivateTest says how far it carried.
         label_set, pick = ("FER+ majority", lambda m: m["ferplus"]) if "ferplus" in quick and "ferplus" in thorough \
             else ("FER2013", lambda m: m)
-        text += f" {label_set} accuracy, ten views against two: " + ", ".join(
+        text += f" {label_set} accuracy, ten views against the default: " + ", ".join(
             f"{split} {pick(thorough)[key]['accuracy']:.1%} against {pick(quick)[key]['accuracy']:.1%}"
             for key, split in (("public_test", "PublicTest"), ("private_test", "PrivateTest")))
         text += "."

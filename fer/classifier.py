@@ -69,7 +69,7 @@ class EmotionClassifier:
         return cls(model, thorough)
 
     def with_thorough(self, thorough: bool) -> EmotionClassifier:
-        """The same loaded model, read over ten views per face or over its own two."""
+        """The same loaded model, read over ten views per face or as it reads a face alone."""
         return EmotionClassifier(self.run, thorough)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

@@ -19,8 +19,8 @@ ENGINES = ("local", "ray")
 VOTES_HELP = ("FER+ ten-annotator votes for the FER2013 CSV, row for row (default: the config's votes_file, "
               "ferplus.csv.gz, beside --data, where it is there)")
 THOROUGH_HELP = ("average each face over ten views (the face, its four 2-pixel shifts, and the mirror image "
-                 "of each) instead of the model's own two: about four times the time per face; the shipped "
-                 "model's scores with it are in models/metrics_thorough.json")
+                 "of each): about ten times the classification time per face; the shipped model's scores "
+                 "with it are in models/metrics_thorough.json")
 
 
 def main(argv: list[str] | None = None) -> int:

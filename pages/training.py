@@ -35,10 +35,10 @@ if thorough is not None:
         if "ferplus" in metrics and "ferplus" in thorough else ("FER2013", metrics, thorough)
     st.caption(
         f"Bulk labelling's thorough mode (ten views per face, the *Bulk photos* default): {label_set} accuracy "
-        f"{ten['public_test']['accuracy']:.1%} on PublicTest against {quick['public_test']['accuracy']:.1%} with two views, "
+        f"{ten['public_test']['accuracy']:.1%} on PublicTest against {quick['public_test']['accuracy']:.1%} by default, "
         f"{ten['private_test']['accuracy']:.1%} on PrivateTest against {quick['private_test']['accuracy']:.1%} "
         f"(macro-F1 {ten['private_test']['macro_f1']:.3f} against {quick['private_test']['macro_f1']:.3f}). "
-        "The charts below are the two-view default's."
+        "The charts below are the default's."
     )
 
 if history is not None:

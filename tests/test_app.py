@@ -76,7 +76,7 @@ def test_photos_page_reads_faces_thoroughly_by_default_and_quickly_on_request(me
     quick = at.sidebar.toggle[0].set_value(False).run().dataframe[0].value
     assert_clean(at)
     assert thorough.emotion.tolist() == quick.emotion.tolist() == ["happy"]
-    assert thorough.confidence.iloc[0] != quick.confidence.iloc[0]  # labelled again, with two views
+    assert thorough.confidence.iloc[0] != quick.confidence.iloc[0]  # labelled again, by the model alone
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
