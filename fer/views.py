@@ -25,17 +25,17 @@ def tta_offsets(shifts: bool) -> list[tuple[int, int]]:
     return [(0, 0)] + (TTA_SHIFTS if shifts else [])
 
 
-def shifted_views(batch: np.ndarray) -> np.ndarray:
-    """(5N, 48, 48, 1): the batch at each of ``tta_offsets(True)``, edges reflected (as
-    ``with_tta``'s ``keras.ops.pad(mode="reflect")``), offset by offset."""
+def _shifted(batch: np.ndarray) -> list[np.ndarray]:
+    """The batch at each of ``tta_offsets(True)``, edges reflected (as ``with_tta``'s
+    ``keras.ops.pad(mode="reflect")``): one (N, 48, 48, 1) batch per offset."""
     s = TTA_SHIFT
     padded = np.pad(batch, [(0, 0), (s, s), (s, s), (0, 0)], mode="reflect")
-    views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in tta_offsets(True)]
-    return np.ascontiguousarray(np.concatenate(views, axis=0))
+    return [np.ascontiguousarray(padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :])
+            for dx, dy in tta_offsets(True)]
 
 
 def tta_images(batch: np.ndarray, shifts: bool = False) -> list[np.ndarray]:
     """The views ``with_tta(..., shifts)`` averages over, each as a batch like ``batch`` (N, 48, 48,
     1): the face at each offset (edges reflected, as ``with_tta`` pads), then each one's mirror image."""
-    offsets = np.split(shifted_views(batch), len(tta_offsets(True))) if shifts else [batch]
+    offsets = _shifted(batch) if shifts else [batch]
     return offsets + [np.ascontiguousarray(view[:, :, ::-1]) for view in offsets]
