@@ -15,6 +15,7 @@ from conftest import TINY_ARCH
 
 from fer.datasets import FerData, Split
 from fer.imaging import to_model_input
+from fer.training import hardware
 from fer.training import trainer as training
 from fer.training.model import AugmentConfig, build_classifier
 from fer.training.rundir import epoch_weights
@@ -124,6 +125,8 @@ def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
         return build(classifier, aug, seed)
 
     monkeypatch.setattr(training, "build_trainer", recording_build)
+    # As on a CPU with bfloat16 instructions, whatever this machine has (fer.training.hardware).
+    monkeypatch.setattr(training, "training_precision", lambda requested: requested)
     data = synthetic_data()
     report = train(replace(TINY, epochs=3, precision="mixed_bfloat16"), data, tmp_path)
     assert fitted_policies == {"mixed_bfloat16", "float32"}  # bfloat16 throughout but the probabilities
@@ -134,6 +137,26 @@ def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
     probabilities = best.predict(to_model_input(data.test.images), verbose=0)
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_bfloat16_run_on_a_cpu_without_bfloat16_trains_in_float32(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fitted_policies: set[str] = set()
+    build = training.build_trainer
+
+    def recording_build(classifier: keras.Model, aug: AugmentConfig, seed: int) -> keras.Model:
+        fitted_policies.update(layer.dtype_policy.name for layer in classifier.layers)
+        return build(classifier, aug, seed)
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma f16c\n")
+    monkeypatch.setattr(training, "build_trainer", recording_build)
+    monkeypatch.setattr(training, "training_precision",
+                        lambda requested: hardware.training_precision(requested, cpuinfo))
+    train(replace(TINY, precision="mixed_bfloat16"), synthetic_data(), tmp_path / "run")
+    assert fitted_policies == {"float32"}
+    # The run's record keeps the recipe as written; the log says what it computed in.
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["precision"] == "mixed_bfloat16"
 
 
 def test_an_unknown_precision_is_refused() -> None:

@@ -24,6 +24,7 @@ from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
 from fer.training.calibrate import TAU_STEP, balanced_weights, clear_balanced_weights
 from fer.training.distill import distilled_targets, teacher_probabilities
+from fer.training.hardware import training_precision
 from fer.training.mixup import MixupBatches
 from fer.training.model import PRECISIONS, ArchConfig, AugmentConfig, build_classifier, build_trainer, precision
 from fer.training.rundir import BEST_FILE, CONFIG_FILE, HISTORY_FILE, dedupe_history, epoch_weights, logged_epochs
@@ -237,12 +238,13 @@ def train(config: TrainConfig, data: FerData, out_dir: str | Path, init: str | P
     seed = config.seed + epochs_before + len(logged)
     keras.utils.set_random_seed(seed)
 
-    with precision(config.precision):  # the network only: augmentation interpolates in float32
+    computes_in = training_precision(config.precision)
+    with precision(computes_in):  # the network only: augmentation interpolates in float32
         classifier = build_classifier(config.arch)
     if init is not None:
         load_weights_from(classifier, Path(init))
     trainer = build_trainer(classifier, config.augment, seed)
-    saved_as = classifier if config.precision == "float32" else build_classifier(config.arch)  # float32
+    saved_as = classifier if computes_in == "float32" else build_classifier(config.arch)  # float32
     steps_per_epoch = int(np.ceil(len(data.train) / config.batch_size))
     trainer.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
