@@ -115,16 +115,22 @@ def test_a_resumed_run_draws_fresh_augmentations(tmp_path: Path, monkeypatch: py
     assert seeds == [TINY.seed, TINY.seed + 1]
 
 
-def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fitted_policies: set[str] = set()
+@pytest.fixture
+def fitted_policies(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The dtype policies of the layers of every classifier a run goes on to fit."""
+    policies: set[str] = set()
     build = training.build_trainer
 
     def recording_build(classifier: keras.Model, aug: AugmentConfig, seed: int) -> keras.Model:
-        fitted_policies.update(layer.dtype_policy.name for layer in classifier.layers)
+        policies.update(layer.dtype_policy.name for layer in classifier.layers)
         return build(classifier, aug, seed)
 
     monkeypatch.setattr(training, "build_trainer", recording_build)
+    return policies
+
+
+def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fitted_policies: set[str]) -> None:
     # As on a CPU with bfloat16 instructions, whatever this machine has (fer.training.hardware).
     monkeypatch.setattr(training, "training_precision", lambda requested: requested)
     data = synthetic_data()
@@ -140,17 +146,10 @@ def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
 
 
 def test_a_bfloat16_run_on_a_cpu_without_bfloat16_trains_in_float32(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fitted_policies: set[str] = set()
-    build = training.build_trainer
-
-    def recording_build(classifier: keras.Model, aug: AugmentConfig, seed: int) -> keras.Model:
-        fitted_policies.update(layer.dtype_policy.name for layer in classifier.layers)
-        return build(classifier, aug, seed)
-
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fitted_policies: set[str]) -> None:
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma f16c\n")
-    monkeypatch.setattr(training, "build_trainer", recording_build)
+    monkeypatch.setattr(hardware, "on_accelerator", lambda: False)
     monkeypatch.setattr(training, "training_precision",
                         lambda requested: hardware.training_precision(requested, cpuinfo))
     train(replace(TINY, precision="mixed_bfloat16"), synthetic_data(), tmp_path / "run")
