@@ -132,7 +132,8 @@ def fitted_policies(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fitted_policies: set[str]) -> None:
     # As on a CPU with bfloat16 instructions, whatever this machine has (fer.training.hardware).
-    monkeypatch.setattr(training, "training_precision", lambda requested: requested)
+    monkeypatch.setattr(hardware, "on_accelerator", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_has_bfloat16", lambda cpuinfo: True)
     data = synthetic_data()
     report = train(replace(TINY, epochs=3, precision="mixed_bfloat16"), data, tmp_path)
     assert fitted_policies == {"mixed_bfloat16", "float32"}  # bfloat16 throughout but the probabilities
@@ -147,11 +148,8 @@ def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
 
 def test_a_bfloat16_run_on_a_cpu_without_bfloat16_trains_in_float32(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fitted_policies: set[str]) -> None:
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma f16c\n")
     monkeypatch.setattr(hardware, "on_accelerator", lambda: False)
-    monkeypatch.setattr(training, "training_precision",
-                        lambda requested: hardware.training_precision(requested, cpuinfo))
+    monkeypatch.setattr(hardware, "cpu_has_bfloat16", lambda cpuinfo: False)  # an AVX2-only CPU
     train(replace(TINY, precision="mixed_bfloat16"), synthetic_data(), tmp_path / "run")
     assert fitted_policies == {"float32"}
     # The run's record keeps the recipe as written; the log says what it computed in.

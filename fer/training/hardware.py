@@ -3,9 +3,9 @@
 ``mixed_bfloat16`` is what the wide configs ask for, to be fast on CPUs with bfloat16 instructions
 (AVX512_BF16, AMX, Arm's BF16) and on accelerators; but where the CPU has none TensorFlow emulates
 it: on a 2-core AVX2 EPYC here, one step of the wide ResNet took 59 s in bfloat16 against 5.4 s in
-float32. A config that asks
-for bfloat16 is a request to go faster, so on such a CPU the run trains in float32 instead and says
-so. Where the machine cannot tell (no ``/proc/cpuinfo``), the config is followed as written.
+float32. A config that asks for bfloat16 is a request to go faster, so on such a CPU the run trains
+in float32 instead and says so. Where the machine cannot tell (no ``/proc/cpuinfo``), the config is
+followed as written.
 """
 
 from __future__ import annotations
