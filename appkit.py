@@ -41,9 +41,10 @@ def classifier(thorough: bool = False) -> EmotionClassifier:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # each threshold value is an entry
-def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE, thorough: bool = False) -> EmotionPipeline:
+def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE, thorough: bool = False,
+             crops: bool = False) -> EmotionPipeline:
     """One pipeline per detector setting and process; the classifier inside is shared."""
-    return EmotionPipeline(make_detector(detector, min_score), classifier(thorough))
+    return EmotionPipeline(make_detector(detector, min_score), classifier(thorough), crops=crops)
 
 
 def detector_controls(key: str) -> tuple[str, float]:
@@ -72,6 +73,16 @@ def thorough_help() -> str:
             for key, split in (("public_test", "PublicTest"), ("private_test", "PrivateTest")))
         text += "."
     return text
+
+
+CROPS_HELP = ("Each image is one face, already cut out (a labelled face collection, film stills cut to the face): "
+              "no face detection, the whole image is read as the face. Off: faces are detected, and an image "
+              "where none is found is looked at once more on a wider canvas, which finds most face crops too.")
+
+
+def crops_control(key: str) -> bool:
+    """Sidebar switch: read each image whole as one face (``EmotionPipeline.crops``)."""
+    return st.sidebar.toggle("My photos are face crops", False, key=f"{key}-crops", help=CROPS_HELP)
 
 
 WHY_FERPLUS = ("FER+ first: FER2013 gives each face one annotator's label, and on the faces where ten FER+ "

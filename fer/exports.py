@@ -15,8 +15,9 @@ import pandas as pd
 from fer.annotate import annotate
 from fer.datasets import Split, stratified_split
 from fer.emotions import EMOTIONS
-from fer.imaging import rgb_to_bgr
-from fer.labelling import LabelledImage
+from fer.imaging import decode_image, rgb_to_bgr
+from fer.labelling import LabelledPhoto
+from fer.uploads import Upload, expand_uploads
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
@@ -34,15 +35,22 @@ def _safe_stem(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "image"
 
 
-def annotated_zip(images: Sequence[LabelledImage]) -> bytes:
+def annotated_zip(photos: Sequence[LabelledPhoto], files: Sequence[tuple[str, bytes]]) -> bytes:
+    """Every labelled photo annotated at full size, as JPEGs in a ZIP, made one photo at a time from
+    the uploads they were labelled from (``files``, as ``label_uploads`` was given them): the
+    full-size pixels of one photo at a time, never of the batch."""
+    wanted = {photo.index: photo for photo in photos}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # JPEGs do not compress further
         used: set[str] = set()
-        for image in images:
-            name = _unique(f"{_safe_stem(image.name)}_annotated.jpg", used)
-            ok, jpeg = cv2.imencode(".jpg", rgb_to_bgr(annotate(image.rgb, image.faces)), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        for index, item in enumerate(expand_uploads(files)):
+            photo = wanted.get(index)
+            if photo is None or not isinstance(item, Upload):
+                continue
+            annotated = annotate(decode_image(item.data), photo.faces)
+            ok, jpeg = cv2.imencode(".jpg", rgb_to_bgr(annotated), [cv2.IMWRITE_JPEG_QUALITY, 90])
             if ok:
-                archive.writestr(name, jpeg.tobytes())
+                archive.writestr(_unique(f"{_safe_stem(photo.name)}_annotated.jpg", used), jpeg.tobytes())
     return buffer.getvalue()
 
 

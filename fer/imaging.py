@@ -97,6 +97,14 @@ def crop_face(gray: np.ndarray, box: FaceBox, framing: Framing, align: bool = Tr
                           borderMode=cv2.BORDER_REPLICATE)
 
 
+def crop_whole(gray: np.ndarray) -> np.ndarray:
+    """A face crop's centre square at 48x48 (area averaging): the input for an image that is a face."""
+    h, w = gray.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    return cv2.resize(gray[y0 : y0 + side, x0 : x0 + side], (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
+
+
 def _square_region(gray: np.ndarray, cx: float, cy: float, side: float) -> np.ndarray:
     """The square of ``side`` centred at (cx, cy), edge pixels replicated where it leaves the frame."""
     half = max(1, round(side / 2))

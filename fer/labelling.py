@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from fer.imaging import ImageError, decode_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
 from fer.sources import is_uri, read_image, suffix
 from fer.types import FacePrediction, FrameResult
-from fer.uploads import Rejected, Upload, expand_uploads
+from fer.uploads import Rejected, count_uploads, expand_uploads
 from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
 
 logger = logging.getLogger(__name__)
@@ -72,21 +72,32 @@ def _face_row(file: str, frame: int | None, time_s: float | None, index: int, fa
 
 
 @dataclass(frozen=True)
-class LabelledImage:
-    """An uploaded image with its faces, kept in memory for the gallery and the downloads."""
+class LabelledPhoto:
+    """An uploaded photo once labelled: what the page keeps of it. Its full-size pixels are gone
+    once it is labelled; ``index`` finds it again among the uploads (``fer.uploads.expand_uploads``)
+    for a download that needs them."""
 
     name: str
-    rgb: np.ndarray
-    faces: list[FacePrediction]
+    index: int
+    faces: list[FacePrediction]  # each with its 48x48 crop, for the corrections
+    preview: np.ndarray | None = None  # annotated, scaled down to PREVIEW_SIDE, for the gallery
 
     def rows(self) -> list[LabelRow]:
         return face_rows(self.name, FrameResult(self.faces), is_video=False)
 
 
-def label_image_bytes(name: str, data: bytes, pipeline: EmotionPipeline) -> LabelledImage:
-    """Decode and label one uploaded image; ImageError says why it cannot be."""
-    rgb = decode_image(data)
-    return LabelledImage(name, rgb, pipeline.analyse(rgb))
+# The longest side of a gallery picture: a quarter of a wide page at twice the screen's density.
+PREVIEW_SIDE = 640
+
+
+def preview(rgb: np.ndarray, faces: list[FacePrediction], side: int = PREVIEW_SIDE) -> np.ndarray:
+    """The photo annotated at full size (lines and labels as the ZIP has them), scaled down to ``side``."""
+    annotated = annotate(rgb, faces)
+    scale = side / max(annotated.shape[:2])
+    if scale >= 1:
+        return annotated
+    size = (max(1, round(annotated.shape[1] * scale)), max(1, round(annotated.shape[0] * scale)))
+    return cv2.resize(annotated, size, interpolation=cv2.INTER_AREA)
 
 
 class BulkLabeller:
@@ -170,26 +181,45 @@ def on_screen(table: pd.DataFrame) -> pd.DataFrame:
 class PhotoBatch:
     """The outcome of labelling a set of uploads: what was labelled, and what was not and why."""
 
-    images: list[LabelledImage]
+    images: list[LabelledPhoto]
     rejected: list[Rejected]
 
     def table(self) -> pd.DataFrame:
-        return rows_to_frame(row for image in self.images for row in image.rows())
+        """One row per face, per photo without a face, and per file that was skipped (status
+        ``error: <reason>``, as ``python -m fer label`` writes it), so that a download says what
+        was not labelled."""
+        skipped = (LabelRow(item.name, f"error: {item.reason}") for item in self.rejected)
+        return rows_to_frame([*(row for image in self.images for row in image.rows()), *skipped])
 
 
 def label_uploads(
-    files: Iterable[tuple[str, bytes]], pipeline: EmotionPipeline, on_progress: Callable[[int, int, str], None] | None = None
+    files: Sequence[tuple[str, bytes]], pipeline: EmotionPipeline, on_progress: Callable[[int, int, str], None] | None = None,
+    previews: int = 24,
 ) -> PhotoBatch:
     """Label uploaded images and the images inside uploaded .zip archives; bad items are set aside
-    with a reason and the rest of the batch goes on. ``on_progress(done, total, name)``."""
-    items = list(expand_uploads(files))
-    batch = PhotoBatch([], [item for item in items if isinstance(item, Rejected)])
-    uploads = [item for item in items if isinstance(item, Upload)]
-    for done, upload in enumerate(uploads, start=1):
+    with a reason and the rest of the batch goes on. ``on_progress(done, total, name)``.
+
+    Memory is bounded by design, not by the batch: one photo is decoded at a time and only what
+    the page shows is kept (rows, 48x48 face crops, and annotated previews of the first
+    ``previews`` photos for the gallery).
+    """
+    total = count_uploads(files)
+    batch = PhotoBatch([], [])
+    done = 0
+    for index, item in enumerate(expand_uploads(files)):
+        if isinstance(item, Rejected):
+            batch.rejected.append(item)
+            continue
+        done += 1
         try:
-            batch.images.append(label_image_bytes(upload.name, upload.data, pipeline))
+            rgb = decode_image(item.data)
         except ImageError as exc:
-            batch.rejected.append(Rejected(upload.name, str(exc)))
+            batch.rejected.append(Rejected(item.name, str(exc)))
+        else:
+            faces = pipeline.analyse(rgb)
+            shown = preview(rgb, faces) if len(batch.images) < previews else None
+            batch.images.append(LabelledPhoto(item.name, index, faces, shown))
+            del rgb  # before the next photo is decoded
         if on_progress is not None:
-            on_progress(done, len(uploads), upload.name)
+            on_progress(done, total, item.name)
     return batch

@@ -1,34 +1,78 @@
-"""frame -> faces -> FER2013-like crops -> one batched classification -> typed predictions."""
+"""frame -> faces -> FER2013-like crops -> one batched classification -> typed predictions.
+
+Face crops (a labelled collection, a film still cut to the face) give the detector no context to
+find a face in: where it finds none, the pipeline looks once more at the image on a wider canvas
+(``fer.detection.detect_padded``), and in crops mode it skips detection and reads the image as the
+face. Neither touches the live page, which schedules the detector itself.
+"""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from fer.classifier import DEFAULT_MODEL, EmotionClassifier
-from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, FaceDetector, make_detector
-from fer.imaging import crop_face, to_gray, to_model_input
-from fer.types import FaceBox, FacePrediction
+from fer.detection import (
+    DEFAULT_DETECTOR,
+    DEFAULT_MIN_SCORE,
+    RETRY_DETECTOR,
+    RETRY_MIN_SCORE,
+    FaceDetector,
+    detect_padded,
+    make_detector,
+)
+from fer.imaging import crop_face, crop_whole, to_gray, to_model_input
+from fer.types import FaceBox, FacePrediction, Framing
 
 
 class EmotionPipeline:
     """Detects and classifies every face of an RGB frame; holds the models, loaded once."""
 
-    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, align: bool = True) -> None:
+    def __init__(self, detector: FaceDetector, classifier: EmotionClassifier, align: bool = True,
+                 crops: bool = False) -> None:
         self.detector = detector
         self.classifier = classifier
         self.align = align
+        self.crops = crops  # every image is one face crop: no detection
+        self._retry: FaceDetector | None = None
+        self._retry_lock = threading.Lock()
 
     def analyse(self, rgb: np.ndarray) -> list[FacePrediction]:
-        return self.classify(rgb, self.detector.detect(rgb))
+        if self.crops:
+            return self.classify_crop(rgb)
+        boxes = self.detector.detect(rgb)
+        if boxes:
+            return self.classify(rgb, boxes)
+        retry = self.retry_detector()
+        return self.classify(rgb, detect_padded(retry, rgb), retry.framing)
 
-    def classify(self, rgb: np.ndarray, boxes: list[FaceBox]) -> list[FacePrediction]:
-        """Classify the faces at ``boxes``, found in this frame or, between detections, in a recent one."""
+    def retry_detector(self) -> FaceDetector:
+        """The detector of the second look (``fer.detection.RETRY_DETECTOR``), loaded on first need:
+        a pipeline that never meets a face crop never loads it."""
+        with self._retry_lock:
+            if self._retry is None:
+                self._retry = make_detector(RETRY_DETECTOR, RETRY_MIN_SCORE, threads=1)
+            return self._retry
+
+    def classify_crop(self, rgb: np.ndarray) -> list[FacePrediction]:
+        """The whole image read as one face: its centre square, as the model's input."""
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        box = FaceBox((w - side) // 2, (h - side) // 2, side, side)
+        crop = crop_whole(to_gray(rgb))
+        probabilities = self.classifier.predict(to_model_input([crop]))
+        return [FacePrediction(box, probabilities[0], crop=crop)]
+
+    def classify(self, rgb: np.ndarray, boxes: list[FaceBox], framing: Framing | None = None) -> list[FacePrediction]:
+        """Classify the faces at ``boxes``, found in this frame or, between detections, in a recent
+        one; ``framing``: that of the detector that found them, if not the pipeline's own."""
         if not boxes:
             return []
         gray = to_gray(rgb)
-        crops = [crop_face(gray, box, self.detector.framing, self.align) for box in boxes]
+        framing = framing or self.detector.framing
+        crops = [crop_face(gray, box, framing, self.align) for box in boxes]
         probabilities = self.classifier.predict(to_model_input(crops))
         return [FacePrediction(box, p, crop=c) for box, p, c in zip(boxes, probabilities, crops, strict=True)]
 
@@ -40,8 +84,9 @@ def load_pipeline(
     align: bool = True,
     thorough: bool = False,
     threads: int = 2,
+    crops: bool = False,
 ) -> EmotionPipeline:
     """The shipped model behind the named detector; call once and reuse. ``thorough``: see
-    ``EmotionClassifier``; ``threads``: each interpreter's."""
+    ``EmotionClassifier``; ``threads``: each interpreter's; ``crops``: see ``EmotionPipeline``."""
     classifier = EmotionClassifier.load(model, thorough, threads)
-    return EmotionPipeline(make_detector(detector, min_score, threads), classifier, align)
+    return EmotionPipeline(make_detector(detector, min_score, threads), classifier, align, crops)

@@ -38,13 +38,32 @@ class Rejected:
 
 
 def expand_uploads(files: Iterable[tuple[str, bytes]]) -> Iterator[Upload | Rejected]:
-    """Images pass through; each archive yields its image members (or the reasons it cannot)."""
+    """Images pass through; each archive yields its image members (or the reasons it cannot), one
+    member read at a time: a consumer that drops each before the next holds one photo's bytes."""
     for name, data in files:
         suffix = PurePosixPath(name).suffix.lower()
         if suffix in ARCHIVE_SUFFIXES:
             yield from read_archive(name, data)
         else:
             yield Upload(name, data)
+
+
+def count_uploads(files: Iterable[tuple[str, bytes]]) -> int:
+    """How many images ``expand_uploads`` will try to read, from the archives' directories alone
+    (no member is decompressed): the total a progress bar counts to."""
+    count = 0
+    for name, data in files:
+        if PurePosixPath(name).suffix.lower() not in ARCHIVE_SUFFIXES:
+            count += 1
+            continue
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = _archive_members(name, archive)
+        except zipfile.BadZipFile:
+            continue
+        if not isinstance(members, Rejected):
+            count += sum(_member_problem(member) is None for member in members)
+    return count
 
 
 def read_archive(name: str, data: bytes) -> Iterator[Upload | Rejected]:
@@ -54,30 +73,45 @@ def read_archive(name: str, data: bytes) -> Iterator[Upload | Rejected]:
         yield Rejected(name, "not a readable zip archive")
         return
     with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > MAX_MEMBERS:
-            yield Rejected(name, f"{len(members)} files in the archive, more than the {MAX_MEMBERS} allowed")
-            return
-        total = sum(m.file_size for m in members)
-        if total > MAX_UNCOMPRESSED_BYTES:
-            yield Rejected(name, f"{total / 2**20:.0f} MiB uncompressed, over the {MAX_UNCOMPRESSED_BYTES >> 20} MiB limit")
+        members = _archive_members(name, archive)
+        if isinstance(members, Rejected):
+            yield members
             return
         for member in members:
             yield _read_member(archive, name, member)
 
 
-def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.ZipInfo) -> Upload | Rejected:
-    display = f"{archive_name}/{member.filename}"
+def _archive_members(name: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | Rejected:
+    """The archive's files, or why the whole archive is refused."""
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_MEMBERS:
+        return Rejected(name, f"{len(members)} files in the archive, more than the {MAX_MEMBERS} allowed")
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        return Rejected(name, f"{total / 2**20:.0f} MiB uncompressed, over the {MAX_UNCOMPRESSED_BYTES >> 20} MiB limit")
+    return members
+
+
+def _member_problem(member: zipfile.ZipInfo) -> str | None:
+    """Why a member is not read, from its header alone; None where it will be."""
     path = PurePosixPath(member.filename.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts:
-        return Rejected(display, "unsafe path inside the archive (absolute or '..')")
+        return "unsafe path inside the archive (absolute or '..')"
     suffix = path.suffix.lower()
     if suffix in ARCHIVE_SUFFIXES:
-        return Rejected(display, "archives inside archives are not opened")
+        return "archives inside archives are not opened"
     if suffix not in IMAGE_SUFFIXES:
-        return Rejected(display, f"not an image file ({suffix or 'no extension'})")
+        return f"not an image file ({suffix or 'no extension'})"
     if member.file_size > MAX_MEMBER_BYTES:
-        return Rejected(display, f"{member.file_size >> 20} MiB, over the {MAX_MEMBER_BYTES >> 20} MiB per-image limit")
+        return f"{member.file_size >> 20} MiB, over the {MAX_MEMBER_BYTES >> 20} MiB per-image limit"
+    return None
+
+
+def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.ZipInfo) -> Upload | Rejected:
+    display = f"{archive_name}/{member.filename}"
+    problem = _member_problem(member)
+    if problem is not None:
+        return Rejected(display, problem)
     try:
         # Read at most one byte past the declared size: a lying header cannot inflate further.
         with archive.open(member) as f:

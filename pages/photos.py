@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from fer import charts
-from fer.annotate import annotate
 from fer.emotions import EMOTIONS
 from fer.exports import LabelledFace, annotated_zip, dataset_zip, table_csv, table_json
 from fer.labelling import PhotoBatch, label_uploads, on_screen
@@ -33,10 +32,13 @@ def corrections_table(batch: PhotoBatch) -> pd.DataFrame:
     })
 
 st.title("Bulk photos")
-st.caption("Upload photos (JPEG, PNG, WebP, BMP) or .zip archives of them. They are processed in memory and not stored.")
+max_mb = st.get_option("server.maxUploadSize")
+st.caption(f"Upload photos (JPEG, PNG, WebP, BMP) or .zip archives of them, up to {max_mb} MB per file. They are "
+           "labelled one at a time in memory and not stored.")
 detector, min_score = appkit.detector_controls("photos")
 # On by default here: a photo's decoding and detection already cost several times the extra views.
 thorough = appkit.thorough_control("photos", default=True)
+crops = appkit.crops_control("photos")
 uploaded = st.file_uploader("Photos or .zip archives", type=["jpg", "jpeg", "png", "webp", "bmp", "zip"],
                             accept_multiple_files=True)
 if not uploaded:
@@ -44,29 +46,31 @@ if not uploaded:
     st.stop()
 
 files = [(f.name, f.getvalue()) for f in uploaded]
-signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files] + [detector, min_score, thorough]).encode()).hexdigest()
+signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files]
+                              + [detector, min_score, thorough, crops]).encode()).hexdigest()
 if st.session_state.get("photos-signature") != signature:
+    st.session_state.pop("photos-result", None)  # the last batch's results go before this one is labelled
     bar = st.progress(0.0, text="Labelling…")
 
     def show_progress(done: int, total: int, name: str) -> None:
-        bar.progress(done / total, text=f"{done}/{total}: {name}")
+        bar.progress(done / max(total, 1), text=f"{done}/{total}: {name}")
 
-    labelled = label_uploads(files, appkit.pipeline(detector, min_score, thorough), on_progress=show_progress)
+    # Only what the page shows is kept per photo (fer.labelling.label_uploads): rows, face crops and
+    # the gallery's previews; the annotated ZIP is made from the uploads when it is asked for.
+    labelled = label_uploads(files, appkit.pipeline(detector, min_score, thorough, crops), on_progress=show_progress,
+                             previews=GALLERY_LIMIT)
     bar.empty()
-    # Annotated copies, their ZIP and the face thumbnails are made once per batch, not on every
-    # rerun (each label edit is one).
-    annotated = [annotate(image.rgb, image.faces) for image in labelled.images[:GALLERY_LIMIT]]
     st.session_state["photos-signature"] = signature
-    st.session_state["photos-result"] = (labelled, annotated, annotated_zip(labelled.images), corrections_table(labelled))
+    st.session_state["photos-result"] = (labelled, corrections_table(labelled))
 batch: PhotoBatch
-batch, annotated, annotated_archive, editable = st.session_state["photos-result"]
+batch, editable = st.session_state["photos-result"]
 
 for item in batch.rejected:
     st.warning(f"**{item.name}** was skipped: {item.reason}")
-table = batch.table()
+table = batch.table()  # skipped files too, with their reason: the downloads say what was not labelled
 faces = table[table.status == "ok"]
 st.success(f"{len(batch.images)} image(s) labelled, {len(faces)} face(s) found.")
-if batch.images:
+if len(table):
     left, right = st.columns([3, 2])
     left.dataframe(on_screen(table), width="stretch", hide_index=True, column_config={
         "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="percent")})
@@ -75,14 +79,18 @@ if batch.images:
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download CSV", table_csv(table), "faces.csv", "text/csv")
     c2.download_button("Download JSON", table_json(table), "faces.json", "application/json")
-    c3.download_button("Download annotated images (ZIP)", annotated_archive, "annotated.zip", "application/zip")
+    # Made when clicked, one photo at a time from the uploads, and not kept afterwards.
+    c3.download_button("Download annotated images (ZIP)", lambda: annotated_zip(batch.images, files), "annotated.zip",
+                       "application/zip", disabled=not batch.images)
 
+if batch.images:
     st.subheader("Gallery")
     columns = st.columns(4)
-    for i, (image, picture) in enumerate(zip(batch.images, annotated, strict=False)):
-        columns[i % 4].image(picture, caption=image.name, width="stretch")
-    if len(batch.images) > GALLERY_LIMIT:
-        st.caption(f"Showing the first {GALLERY_LIMIT} of {len(batch.images)}; the ZIP download has them all.")
+    shown = [(image.name, image.preview) for image in batch.images if image.preview is not None]
+    for i, (name, picture) in enumerate(shown):
+        columns[i % 4].image(picture, caption=name, width="stretch")
+    if len(batch.images) > len(shown):
+        st.caption(f"Showing the first {len(shown)} of {len(batch.images)}; the ZIP download has them all.")
 
 if len(faces):
     st.subheader("Corrections")
@@ -95,7 +103,8 @@ if len(faces):
     )
     changed = int((edited["label"] != edited["predicted"]).sum())
     st.write(f"{changed} label(s) corrected.")
-    crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)
-             if face.crop is not None}
-    corrected = [LabelledFace(row.file, row.index, crops[(row.file, row.index)], row.label) for row in edited.itertuples()]
+    face_crops = {(image.name, i): face.crop for image in batch.images for i, face in enumerate(image.faces)
+                  if face.crop is not None}
+    corrected = [LabelledFace(row.file, row.index, face_crops[(row.file, row.index)], row.label)
+                 for row in edited.itertuples()]
     st.download_button("Download labelled faces (dataset ZIP)", dataset_zip(corrected), "corrected_faces.zip", "application/zip")

@@ -69,8 +69,9 @@ def test_photos_page_labels_real_photos_and_offers_downloads(media: Path) -> Non
 
 def test_photos_page_reads_faces_thoroughly_by_default_and_quickly_on_request(media: Path) -> None:
     at = page("photos.py").run()
-    (switch,) = at.sidebar.toggle
+    switch, crops = at.sidebar.toggle
     assert switch.label == "Thorough: ten views per face" and switch.value is True
+    assert crops.label == "My photos are face crops" and crops.value is False
     at.file_uploader[0].set_value([("justin.jpg", (media / "justin.jpg").read_bytes(), "image/jpeg")])
     thorough = at.run().dataframe[0].value
     quick = at.sidebar.toggle[0].set_value(False).run().dataframe[0].value

@@ -5,13 +5,14 @@ import json
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
 from fer.datasets import load_fer
 from fer.exports import LabelledFace, annotated_zip, dataset_zip, table_csv, table_json
-from fer.labelling import LabelledImage
+from fer.labelling import LabelledPhoto
 from fer.types import FaceBox, FacePrediction
 
 
@@ -36,12 +37,31 @@ def test_dataset_zip_refuses_unknown_labels() -> None:
         dataset_zip([LabelledFace("a.jpg", 0, np.zeros((48, 48), np.uint8), "contempt")])
 
 
-def test_annotated_zip_names_are_flat_and_unique() -> None:
+def _zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_annotated_zip_is_rebuilt_from_the_uploads_with_flat_unique_names() -> None:
     p = np.zeros(7, np.float32)
     p[3] = 1.0
-    image = LabelledImage("trip.zip/day1/me.jpg", np.zeros((50, 60, 3), np.uint8), [FacePrediction(FaceBox(5, 5, 20, 20), p)])
-    with zipfile.ZipFile(io.BytesIO(annotated_zip([image, image]))) as archive:
-        assert archive.namelist() == ["trip.zip_day1_me_annotated.jpg", "trip.zip_day1_me_annotated-1.jpg"]
+    black = cv2.imencode(".png", np.zeros((50, 60, 3), np.uint8))[1].tobytes()
+    files = [("trip.zip", _zip_of({"day1/me.jpg": black, "notes.txt": b"x", "day2/me.jpg": black})),
+             ("trip.zip_day1_me.jpg", black)]
+    face = [FacePrediction(FaceBox(5, 5, 20, 20), p)]
+    # Upload indexes as label_uploads counts them: notes.txt (rejected) is index 1.
+    photos = [LabelledPhoto("trip.zip/day1/me.jpg", 0, face), LabelledPhoto("trip.zip/day2/me.jpg", 2, []),
+              LabelledPhoto("trip.zip_day1_me.jpg", 3, face)]
+    with zipfile.ZipFile(io.BytesIO(annotated_zip(photos, files))) as archive:
+        assert archive.namelist() == ["trip.zip_day1_me_annotated.jpg", "trip.zip_day2_me_annotated.jpg",
+                                      "trip.zip_day1_me_annotated-1.jpg"]
+        first = cv2.imdecode(np.frombuffer(archive.read("trip.zip_day1_me_annotated.jpg"), np.uint8), cv2.IMREAD_COLOR)
+        plain = cv2.imdecode(np.frombuffer(archive.read("trip.zip_day2_me_annotated.jpg"), np.uint8), cv2.IMREAD_COLOR)
+    assert first.shape == (50, 60, 3)
+    assert first[5, 10].max() > 100 and plain.max() < 10  # the box drawn where a face was, nothing elsewhere
 
 
 def test_tables_export_as_csv_and_json() -> None:

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import gc
+import io
 import shutil
+import tracemalloc
+import zipfile
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from fer.classifier import EmotionClassifier
 from fer.detection import make_detector
-from fer.labelling import BulkLabeller, LabelRow, on_screen, rows_to_frame
+from fer.exports import annotated_zip
+from fer.labelling import PREVIEW_SIDE, BulkLabeller, LabelRow, PhotoBatch, label_uploads, on_screen, rows_to_frame
 from fer.pipeline import EmotionPipeline
 from fer.sources import list_sources
 
@@ -66,3 +73,63 @@ def test_on_screen_leads_with_the_emotion_and_drops_what_photos_do_not_have() ->
     assert {"x", "p_happy"} <= set(view.columns) and len(view) == 3
     assert view.loc[view.file == "no-faces.jpg", "status"].item() == "no face"
     assert "frame" in table.columns  # the download keeps its layout
+
+
+# --- the Bulk photos page's path: label_uploads -----------------------------------------------
+
+def _phone_photos_zip(media: Path, count: int) -> bytes:
+    """``count`` 12-megapixel JPEGs of a real portrait in one zip, as a phone's photos come."""
+    portrait = cv2.resize(cv2.imread(str(media / "portrait.jpg")), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    jpeg = cv2.imencode(".jpg", portrait, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(count):
+            archive.writestr(f"phone/IMG_{i:04d}.jpg", jpeg)
+    return buffer.getvalue()
+
+
+def _traced_label(files: list[tuple[str, bytes]], pipeline: EmotionPipeline) -> tuple[PhotoBatch, int, int]:
+    """The batch, the memory it keeps (bytes still allocated after labelling) and the peak while labelling."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        batch = label_uploads(files, pipeline, previews=2)
+        gc.collect()
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return batch, kept, peak
+
+
+def test_bulk_photo_memory_does_not_grow_with_the_batch(media: Path, shipped_classifier: EmotionClassifier) -> None:
+    pipeline = EmotionPipeline(make_detector(), shipped_classifier)
+    small = [("few.zip", _phone_photos_zip(media, 2))]
+    large = [("many.zip", _phone_photos_zip(media, 10))]
+    label_uploads(small, pipeline)  # interpreters warmed up outside the measurement
+    _, kept_few, peak_few = _traced_label(small, pipeline)
+    many, kept_many, peak_many = _traced_label(large, pipeline)
+    assert [len(p.faces) for p in many.images] == [1] * 10 and not many.rejected
+    photo = 4000 * 3000 * 3  # one decoded photo: 36 MB, what the page used to keep per photo
+    # Eight more photos: less than one decoded photo more at the peak, and a few kB each kept
+    # (rows and 48x48 crops; the previews are capped).
+    assert peak_many - peak_few < photo / 2, (peak_few, peak_many)
+    assert kept_many - kept_few < 8 * 100_000, (kept_few, kept_many)
+    assert peak_many < 4 * photo
+    assert [p.preview is not None for p in many.images] == [True, True] + [False] * 8
+    assert max(many.images[0].preview.shape[:2]) == PREVIEW_SIDE
+
+
+def test_bulk_photo_downloads_hold_every_photo_and_every_skipped_file(media: Path,
+                                                                      shipped_classifier: EmotionClassifier) -> None:
+    files = [("many.zip", _phone_photos_zip(media, 3)), ("fake.jpg", b"text, not a JPEG"), ("empty.png", b"")]
+    batch = label_uploads(files, EmotionPipeline(make_detector(), shipped_classifier))
+    with zipfile.ZipFile(io.BytesIO(annotated_zip(batch.images, files))) as archive:
+        names = archive.namelist()
+        first = cv2.imdecode(np.frombuffer(archive.read(names[0]), np.uint8), cv2.IMREAD_COLOR)
+    assert names == [f"many.zip_phone_IMG_{i:04d}_annotated.jpg" for i in range(3)]
+    assert first.shape == (3000, 4000, 3)  # full size, rebuilt from the upload
+    table = batch.table()
+    assert table.status.tolist()[:3] == ["ok"] * 3
+    skipped = table[table.status.str.startswith("error: ")]
+    assert skipped.file.tolist() == ["fake.jpg", "empty.png"]
+    assert skipped.emotion.isna().all() and list(table.columns) == list(rows_to_frame([]).columns)

@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from fer.emotions import FACE_SIZE, NUM_CLASSES
+from fer.training.camera import CameraDegradation
 from fer.views import TTA_SHIFT, tta_offsets
 
 
@@ -53,6 +54,14 @@ class AugmentConfig:
     # Mixup's Beta(alpha, alpha) blending weight; 0 turns it off. Applied where batches are made
     # (fer.training.mixup), since it blends the targets too.
     mixup_alpha: float = 0.0
+    # Cameras and films (fer.training.camera): contrast and brightness factors (Keras's
+    # RandomContrast / RandomBrightness), the share of faces blurred and seen at half resolution,
+    # and the most sensor noise in gray levels. All 0 (off) by default: the shipped recipes predate them.
+    contrast: float = 0.0
+    brightness: float = 0.0
+    blur: float = 0.0
+    low_res: float = 0.0
+    noise: float = 0.0
 
 
 def build_classifier(arch: ArchConfig) -> keras.Model:
@@ -122,13 +131,20 @@ def precision(policy: str) -> Iterator[None]:
 
 
 def build_augmenter(aug: AugmentConfig, seed: int) -> keras.Sequential:
-    """Random geometry on 0..255 gray faces; every layer is a no-op at inference."""
+    """Random geometry, then light and camera, on 0..255 gray faces; every layer is a no-op at inference."""
     steps: list[keras.Layer] = [
         layers.RandomFlip("horizontal", seed=seed),
         layers.RandomTranslation(aug.translate, aug.translate, fill_mode="reflect", seed=seed + 1),
         layers.RandomRotation(aug.rotate_degrees / 360.0, fill_mode="reflect", seed=seed + 2),
         layers.RandomZoom(aug.zoom, aug.zoom, fill_mode="reflect", seed=seed + 3),
     ]
+    if aug.contrast > 0:
+        steps.append(layers.RandomContrast(aug.contrast, value_range=(0, 255), seed=seed + 5))
+    if aug.brightness > 0:
+        steps.append(layers.RandomBrightness(aug.brightness, value_range=(0, 255), seed=seed + 6))
+    if aug.blur or aug.low_res or aug.noise:
+        steps.append(CameraDegradation(aug.blur, aug.low_res, aug.noise, seed=seed + 7))
+    # Erasing last: an occluder (a hand, a microphone) is not blurred with the face.
     if aug.erase_probability > 0:
         steps.append(layers.RandomErasing(factor=aug.erase_probability, scale=(0.02, 0.2), seed=seed + 4))
     return keras.Sequential(steps, name="augment")
