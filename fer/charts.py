@@ -92,11 +92,14 @@ def training_curves(history: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def confusion_heatmap(matrix: list[list[int]], title: str = "Confusion matrix (rows: true, normalised)") -> go.Figure:
+def confusion_heatmap(matrix: list[list[int]], title: str = "Confusion matrix (rows: true, normalised)",
+                      columns: list[str] | None = None) -> go.Figure:
+    """Rows (true emotions) normalised; ``columns``: the predicted labels where they are more than the
+    seven emotions (a "no face" column)."""
     counts = np.asarray(matrix, dtype=float)
     normalised = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     fig = go.Figure(go.Heatmap(
-        z=normalised, x=list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", zmin=0, zmax=1,
+        z=normalised, x=columns or list(EMOTIONS), y=list(EMOTIONS), colorscale="Blues", zmin=0, zmax=1,
         text=[[f"{v:.0%}" for v in row] for row in normalised], texttemplate="%{text}",
         hovertemplate="true %{y}, predicted %{x}: %{z:.1%}<extra></extra>",
     ))
@@ -105,13 +108,13 @@ def confusion_heatmap(matrix: list[list[int]], title: str = "Confusion matrix (r
     return fig
 
 
-def per_class_scores(per_class: dict[str, dict[str, float]]) -> go.Figure:
+def per_class_scores(per_class: dict[str, dict[str, float]], title: str = "Per-class scores (PrivateTest)") -> go.Figure:
     fig = go.Figure()
     for metric, colour in (("precision", "#3a86ff"), ("recall", "#ffbe0b"), ("f1", "#ff006e")):
         fig.add_trace(go.Bar(x=list(EMOTIONS), y=[per_class[e][metric] for e in EMOTIONS], name=metric,
                              marker_color=colour))
     fig.update_layout(barmode="group", yaxis={"range": [0, 1]}, height=340, margin={"t": 30, "b": 10},
-                      title="Per-class scores (PrivateTest)")
+                      title=title)
     return fig
 
 

@@ -18,6 +18,9 @@ DEFAULT_OUT = Path("runs")
 ENGINES = ("local", "ray")
 VOTES_HELP = ("FER+ ten-annotator votes for the FER2013 CSV, row for row (default: the config's votes_file, "
               "ferplus.csv.gz, beside --data, where it is there)")
+CROPS_HELP = ("every image is one face crop (a labelled face collection): no detection, the whole image is read "
+              "as the face; without it, an image where the detector finds no face is looked at once more on a "
+              "wider canvas, which finds most face crops too")
 THOROUGH_HELP = ("average each face over ten views (the face, its four 2-pixel shifts, and the mirror image "
                  "of each): about ten times the classification time per face; the shipped model's scores "
                  "with it are in models/metrics_thorough.json")
@@ -54,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_argument("--model", type=Path, default=DEFAULT_MODEL,
                        help="a served .tflite file (default: the shipped one) or a .keras model, exported on loading")
     label.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
+    label.add_argument("--crops", action="store_true", help=CROPS_HELP)
+    label.add_argument("--overwrite", action="store_true",
+                       help="start --out afresh; without it, an existing --out is appended to and the files already "
+                            "in it are skipped (to resume an interrupted run)")
     label.set_defaults(handler=_label)
 
     train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
@@ -81,11 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     unpack.add_argument("--votes", type=Path, help=VOTES_HELP + "; a FER+ run's logit adjustment is chosen on them")
     unpack.set_defaults(handler=_unpack)
 
-    evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model")
-    evaluate.add_argument("--model", required=True, type=Path)
-    evaluate.add_argument("--data", required=True, type=Path)
+    evaluate = commands.add_parser("evaluate", help="recompute metrics.json for a model on FER2013, or check the served "
+                                   "model on your own labelled photos (--images)")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="fer2013.csv(.gz): scores a .keras model on PublicTest and PrivateTest")
+    source.add_argument("--images", type=Path, metavar="DIR",
+                        help="a folder of emotion folders (angry/, happy/… any case; synonyms such as anger/ or "
+                             "happiness/ too; others skipped): every image through the served pipeline, its largest "
+                             "face its answer, no face counted wrong")
+    evaluate.add_argument("--model", type=Path,
+                          help=f"with --data a .keras model (default {CONTRACT_MODEL}); with --images the served "
+                               f"file (default {DEFAULT_MODEL})")
+    evaluate.add_argument("--crops", action="store_true", help="(--images) " + CROPS_HELP)
+    evaluate.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS, help="(--images)")
+    evaluate.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE, help="(--images) detector threshold")
     evaluate.add_argument("--out", type=Path,
-                          help="metrics file (default: metrics.json beside the model, metrics_thorough.json with --thorough)")
+                          help="metrics file (default: metrics.json beside the model, metrics_thorough.json with "
+                               "--thorough; with --images none: the report is printed, and written here as JSON)")
     evaluate.add_argument("--runtime", choices=RUNTIMES, default="keras",
                           help="score the probabilities this runtime serves (default: keras, the reference)")
     evaluate.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
@@ -129,19 +148,24 @@ def _baselines(args: argparse.Namespace) -> int:
 
 def _label(args: argparse.Namespace) -> int:
     from fer.imaging import IMAGE_SUFFIXES
-    from fer.scale.results import labelled_files
-    from fer.sources import MEDIA_SUFFIXES, list_sources
+    from fer.scale.results import labelled_files, remove_output
+    from fer.sources import MEDIA_SUFFIXES, exists, list_sources
 
     _check_label_options(args)
     # Folders and globs give Ray their images only: videos stay with the local engine.
     files = list_sources(args.paths, IMAGE_SUFFIXES if args.engine == "ray" else MEDIA_SUFFIXES)
     if not files:
         raise SystemExit("no image or video files found in the given paths")
+    if args.out is not None and args.overwrite:
+        try:
+            remove_output(args.out)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
     done = labelled_files(args.out) if args.out is not None else set()
     todo = [f for f in files if f not in done]
-    if len(todo) < len(files):
-        print(f"{len(files) - len(todo)} of {len(files)} file(s) already labelled in {args.out}: skipped "
-              "(delete it to label them again)")
+    if args.out is not None and exists(str(args.out)):
+        print(f"appending to {args.out}: {len(files) - len(todo)} of {len(files)} file(s) already there skipped "
+              "(--overwrite starts it afresh)")
     failed = _label_on_ray(todo, args) if args.engine == "ray" else _label_locally(todo, args)
     if failed:
         print(f"{len(failed)} of {len(todo)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
@@ -176,7 +200,7 @@ def _label_locally(files: list[str], args: argparse.Namespace) -> list[str]:
 
     if not files:
         return []
-    pipeline = load_pipeline(args.detector, args.model, args.min_score, thorough=args.thorough)
+    pipeline = load_pipeline(args.detector, args.model, args.min_score, thorough=args.thorough, crops=args.crops)
     with tqdm(total=len(files), unit="file", disable=len(files) < 2) as bar, \
             tqdm(unit="frame", leave=False, disable=None) as frames:
 
@@ -215,7 +239,7 @@ def _label_on_ray(files: list[str], args: argparse.Namespace) -> list[str]:
         raise SystemExit("--engine ray serves a LiteRT file: export the model first (`python -m fer export`)")
     from fer.scale.ray_engine import LabelSettings, RayJob, label_with_ray
 
-    settings = LabelSettings(args.model.read_bytes(), args.detector, args.min_score, args.thorough)
+    settings = LabelSettings(args.model.read_bytes(), args.detector, args.min_score, args.thorough, args.crops)
     summary = label_with_ray(files, settings, args.out, RayJob(args.address, args.workers))
     print(f"wrote {summary.rows} rows for {summary.files} file(s) to {args.out}")
     return summary.failed
@@ -266,6 +290,8 @@ def _unpack(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    if args.images is not None:
+        return _evaluate_images(args)
     import keras
 
     from fer.datasets import load_fer
@@ -273,6 +299,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from fer.training.evaluate import evaluate_model
     from fer.views import TEN_VIEWS
 
+    args.model = args.model or CONTRACT_MODEL
     model = keras.models.load_model(args.model, compile=False)
     data = load_fer(args.data, votes=_votes_path(args.data, args.votes))
     report = evaluate_model(model, data, args.runtime, thorough=args.thorough)
@@ -280,6 +307,36 @@ def _evaluate(args: argparse.Namespace) -> int:
         report["thorough"] = TEN_VIEWS
     write_metrics(report, args.out or args.model.with_name("metrics_thorough.json" if args.thorough else "metrics.json"))
     _print_summary(report)
+    return 0
+
+
+def _evaluate_images(args: argparse.Namespace) -> int:
+    """The served pipeline on a user's labelled folders: a table printed, the report as JSON."""
+    import json
+
+    from tqdm import tqdm
+
+    from fer.folders import check_images, directory_images, summary_table
+    from fer.pipeline import load_pipeline
+    from fer.uploads import Rejected
+
+    if not args.images.is_dir():
+        raise SystemExit(f"--images names a folder of emotion folders: {args.images} is not a folder")
+    pipeline = load_pipeline(args.detector, args.model or DEFAULT_MODEL, args.min_score, thorough=args.thorough,
+                             crops=args.crops)
+    skipped: list[Rejected] = []
+    with tqdm(unit="image", disable=None) as bar:
+        report = check_images(directory_images(args.images, skipped), pipeline, skipped, on_image=lambda _: bar.update())
+    try:
+        summary = report.summary()
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    summary |= {"images_dir": str(args.images), "crops": args.crops, "thorough": args.thorough,
+                "detector": None if args.crops else args.detector, "predictions": report.rows()}
+    print(summary_table(summary))
+    if args.out is not None:
+        args.out.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"wrote {args.out}")
     return 0
 
 

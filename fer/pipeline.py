@@ -26,6 +26,10 @@ from fer.detection import (
 from fer.imaging import crop_face, crop_whole, to_gray, to_model_input
 from fer.types import FaceBox, FacePrediction, Framing
 
+# A face found on the second look whose box spans this share of the image's shorter side fills it:
+# the image is a face crop (on sfew-train's film crops the median box spans all of it).
+FILLS_IMAGE = 0.9
+
 
 class EmotionPipeline:
     """Detects and classifies every face of an RGB frame; holds the models, loaded once."""
@@ -46,7 +50,12 @@ class EmotionPipeline:
         if boxes:
             return self.classify(rgb, boxes)
         retry = self.retry_detector()
-        return self.classify(rgb, detect_padded(retry, rgb), retry.framing)
+        boxes = detect_padded(retry, rgb)
+        if any(box.w >= FILLS_IMAGE * min(rgb.shape[:2]) for box in boxes):
+            # The face fills the image: a face crop, tighter than the framing the model learnt, which
+            # the image cannot give; its whole square is the nearest, as crops mode reads it.
+            return self.classify_crop(rgb)
+        return self.classify(rgb, boxes, retry.framing)
 
     def retry_detector(self) -> FaceDetector:
         """The detector of the second look (``fer.detection.RETRY_DETECTOR``), loaded on first need:

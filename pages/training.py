@@ -1,8 +1,13 @@
 import appkit  # noqa: I001 - first, see appkit
+import hashlib
+import json
+
 import pandas as pd
 import streamlit as st
 
 from fer import charts
+from fer.folders import FolderReport, Verdict, check_images, zip_images
+from fer.uploads import Rejected, count_uploads
 
 appkit.require_navigation()
 
@@ -97,3 +102,72 @@ config_path = appkit.MODELS_DIR / "config.yaml"
 if config_path.is_file():
     with st.expander("Training config"):
         st.code(config_path.read_text(), language="yaml")
+
+
+# --- Check it on your own photos ----------------------------------------------------------------
+
+MISREAD_LIMIT = 24
+
+
+def check_zip(name: str, data: bytes, crops: bool) -> FolderReport:
+    """Every image of an uploaded zip of emotion folders through the served pipeline, with a progress bar."""
+    total = max(1, count_uploads([(name, data)]))
+    bar = st.progress(0.0, text="Reading your photos…")
+    done = 0
+
+    def progress(outcome: Verdict | Rejected) -> None:
+        nonlocal done
+        done += 1
+        bar.progress(min(1.0, done / total), text=f"{done}/{total}: {outcome.name}")
+
+    skipped: list[Rejected] = []
+    report = check_images(zip_images(name, data, skipped), appkit.pipeline(crops=crops), skipped, on_image=progress)
+    bar.empty()
+    return report
+
+
+st.header("Check it on your own photos")
+st.caption("Upload a .zip with one folder per emotion (angry, disgust, fear, happy, sad, surprise, neutral, in any case; "
+           "synonyms such as anger or happiness too). Each photo goes through the app's own pipeline, its largest face "
+           "is its answer, and a photo where no face is found counts as wrong. Processed in memory, not stored.")
+own_crops = st.toggle("My photos are face crops", False, key="own-crops", help=appkit.CROPS_HELP)
+own = st.file_uploader("A .zip of emotion folders", type=["zip"], key="own-zip")
+if own is not None:
+    data = own.getvalue()
+    own_key = (own.name, hashlib.sha1(data).hexdigest(), own_crops)
+    if st.session_state.get("own-key") != own_key:
+        st.session_state["own-report"] = check_zip(own.name, data, own_crops)
+        st.session_state["own-key"] = own_key
+    report: FolderReport = st.session_state["own-report"]
+    for item in report.skipped:
+        st.warning(f"**{item.name}** was skipped: {item.reason}")
+    try:
+        summary = report.summary()
+    except ValueError as exc:
+        st.error(f"Nothing to score in **{own.name}**: {exc}. The zip needs folders named after the emotions, "
+                 "with photos in them.")
+        st.stop()
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Accuracy", f"{summary['accuracy']:.1%}")
+    m2.metric("Balanced accuracy", f"{summary['balanced_accuracy']:.1%}", help="The mean of the per-emotion recalls, "
+              "over the emotions your set has: every emotion counts the same, however many photos it has.")
+    m3.metric("Photos", summary["images"])
+    m4.metric("No face found", summary["faces_not_found"])
+    left, right = st.columns(2)
+    left.plotly_chart(charts.per_class_scores(summary["per_class"], "Per-emotion scores (your photos)"),
+                      width="stretch", key="own-per-class")
+    right.plotly_chart(charts.confusion_heatmap(summary["confusion_matrix"], columns=summary["confusion_columns"]),
+                       width="stretch", key="own-confusion")
+    misread = [(v.crop, f"{v.true} → {v.predicted}") for v in report.verdicts if not v.correct and v.crop is not None]
+    if misread:
+        st.subheader("Misread faces")
+        gallery = st.columns(6)
+        for i, (crop, caption) in enumerate(misread[:MISREAD_LIMIT]):
+            gallery[i % 6].image(crop, caption=caption, width="stretch")
+        if len(misread) > MISREAD_LIMIT:
+            st.caption(f"The first {MISREAD_LIMIT} of {len(misread)}; the CSV lists every photo.")
+    rows = pd.DataFrame(report.rows())
+    c1, c2 = st.columns(2)
+    c1.download_button("Download report (JSON)", json.dumps(summary | {"predictions": report.rows()}, indent=2),
+                       "my_photos_report.json", "application/json")
+    c2.download_button("Download every photo's answer (CSV)", rows.to_csv(index=False), "my_photos_answers.csv", "text/csv")

@@ -26,6 +26,17 @@ FER_CSV = SHARED / "data" / "fer2013.csv.gz"
 TINY_ARCH = ArchConfig(widths=(4, 8), convs_per_block=1, dense_units=8, dropout=0.0)
 
 
+SFEW = SHARED / "data" / "sfew-train"
+
+
+@pytest.fixture(scope="session")
+def sfew() -> Path:
+    """The film face crops of sfew-train, read in place (never copied: research-only licence)."""
+    if not (SFEW / "angry").is_dir():
+        pytest.skip(f"sfew-train not found at {SFEW} (it sits beside the checkout as ../shared/data/sfew-train)")
+    return SFEW
+
+
 @pytest.fixture(scope="session")
 def media() -> Path:
     if not (MEDIA / "justin.jpg").is_file():

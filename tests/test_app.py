@@ -126,3 +126,55 @@ def test_videos_page_reports_an_undecodable_video() -> None:
     at.run()
     assert_clean(at)
     assert "broken.mp4" in at.error[0].value and "could not be analysed" in at.error[0].value
+
+
+def test_photos_page_downloads_say_what_was_skipped(media: Path) -> None:
+    at = page("photos.py").run()
+    at.file_uploader[0].set_value([("justin.jpg", (media / "justin.jpg").read_bytes(), "image/jpeg"),
+                                   ("fake.jpg", b"plain text, not a JPEG", "image/jpeg"), ("empty.png", b"", "image/png")])
+    at.run()
+    assert_clean(at)
+    # The table the CSV and JSON downloads are made of: one row per skipped file, as `fer label` writes it.
+    table = at.dataframe[0].value
+    skipped = table[table.status.str.startswith("error: ")]
+    assert sorted(skipped.file) == ["empty.png", "fake.jpg"]
+    assert table[table.status == "ok"].file.tolist() == ["justin.jpg"]
+
+
+def test_photos_page_reads_face_crops_whole_on_request(sfew: Path) -> None:
+    crops = [(p.name, p.read_bytes(), "image/png") for p in sorted((sfew / "happy").glob("*.png"))[:3]]
+    at = page("photos.py").run()
+    at.file_uploader[0].set_value(crops)
+    found = at.run().dataframe[0].value
+    assert_clean(at)
+    assert (found.status == "ok").sum() >= 2  # found by the padded second look
+    at.sidebar.toggle[1].set_value(True).run()
+    whole = at.dataframe[0].value
+    assert_clean(at)
+    assert whole.status.tolist() == ["ok"] * 3 and whole.x.tolist() == [0, 0, 0]  # the whole image, one face each
+
+
+def test_training_page_checks_the_model_on_your_own_labelled_photos(sfew: Path) -> None:
+    members = {f"mine/{folder}/{p.name}": p.read_bytes()
+               for source, folder in (("angry", "Anger"), ("happy", "happy"), ("surprise", "surprised"))
+               for p in sorted((sfew / source).glob("*.png"))[:3]}
+    members["mine/contempt/x.png"] = members[next(iter(members))]
+    at = page("training.py").run()
+    at.toggle(key="own-crops").set_value(True)
+    at.file_uploader(key="own-zip").set_value(("mine.zip", zip_bytes(members), "application/zip"))
+    at.run()
+    assert_clean(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Photos"] == "9" and shown["No face found"] == "0"
+    assert shown["Accuracy"].endswith("%") and shown["Balanced accuracy"].endswith("%")
+    assert any("mine.zip/mine/contempt" in w.value and "not one of the seven" in w.value for w in at.warning)
+    assert {b.label for b in at.download_button} >= {"Download report (JSON)", "Download every photo's answer (CSV)"}
+
+
+def test_training_page_says_what_is_wrong_with_a_zip_it_cannot_score() -> None:
+    at = page("training.py").run()
+    at.file_uploader(key="own-zip").set_value(("mine.zip", b"not a zip at all", "application/zip"))
+    at.run()
+    assert_clean(at)
+    assert "not a readable zip archive" in " ".join(w.value for w in at.warning)
+    assert "Nothing to score in **mine.zip**" in at.error[0].value

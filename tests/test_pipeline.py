@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from conftest import read_rgb
 
@@ -40,3 +42,60 @@ def test_video_has_a_face_in_most_frames(media: Path, pipeline: EmotionPipeline)
     counts = [len(pipeline.analyse(rgb)) for _, _, rgb in iter_frames(media / "test.mp4")]
     assert len(counts) == 115
     assert sum(c >= 1 for c in counts) >= 0.9 * len(counts)
+
+
+# --- face crops: the second, padded look and crops mode ----------------------------------------
+
+def _sample(sfew: Path, per_class: int) -> list[Path]:
+    """``per_class`` crops of every emotion, spread over each folder's (sorted) films."""
+    paths = []
+    for folder in sorted(p for p in sfew.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("*.png"))
+        paths += files[:: max(1, len(files) // per_class)][:per_class]
+    return paths
+
+
+def test_film_face_crops_are_found_by_the_second_look(sfew: Path, shipped_classifier: EmotionClassifier) -> None:
+    pipeline = EmotionPipeline(make_detector(), shipped_classifier)
+    crops = EmotionPipeline(make_detector(), shipped_classifier, crops=True)
+    paths = _sample(sfew, 8)
+    images = [read_rgb(p) for p in paths]
+    assert sum(bool(pipeline.detector.detect(rgb)) for rgb in images) <= 2  # the detector alone: almost none
+    found = [pipeline.analyse(rgb) for rgb in images]
+    assert sum(map(bool, found)) >= len(paths) - 2, [p.name for p, f in zip(paths, found, strict=True) if not f]
+    # Where found, the face is read as crops mode reads the image whole.
+    agree = [f[0].emotion == crops.analyse(rgb)[0].emotion for f, rgb in zip(found, images, strict=True) if f]
+    assert sum(agree) >= 0.9 * len(agree)
+    h, w = images[0].shape[:2]
+    box = found[0][0].box
+    assert 0 <= box.x and 0 <= box.y and box.x + box.w <= w and box.y + box.h <= h
+
+
+def test_fer2013_faces_upscaled_are_found(fer_csv: Path, shipped_classifier: EmotionClassifier) -> None:
+    import pandas as pd
+
+    rows = pd.read_csv(fer_csv, nrows=40)
+    pipeline = EmotionPipeline(make_detector(), shipped_classifier)
+    found = alone = 0
+    for pixels in rows.pixels:
+        face = np.array(pixels.split(), dtype=np.uint8).reshape(48, 48)
+        rgb = cv2.cvtColor(cv2.resize(face, (192, 192), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2RGB)
+        found += len(pipeline.analyse(rgb)) == 1
+        alone += bool(pipeline.detector.detect(rgb))
+    assert alone <= 2 and found >= 38  # 0 and 40 of 40 on 2026-12-06
+
+
+def test_padding_invents_no_face_and_the_live_path_never_loads_it(media: Path, shipped_classifier: EmotionClassifier) -> None:
+    pipeline = EmotionPipeline(make_detector(), shipped_classifier)
+    pipeline.analyse(read_rgb(media / "justin.jpg"))
+    assert pipeline._retry is None  # a face found at once: no second look, no second detector
+    assert pipeline.analyse(read_rgb(media / "no-faces.jpg")) == []
+    assert pipeline._retry is not None  # it did look again, and found nothing
+
+
+def test_crops_mode_reads_the_whole_image_as_one_face(media: Path, shipped_classifier: EmotionClassifier) -> None:
+    crops = EmotionPipeline(make_detector(), shipped_classifier, crops=True)
+    rgb = read_rgb(media / "couple.jpg")  # two faces, but crops mode does not look for them
+    (face,) = crops.analyse(rgb)
+    h, w = rgb.shape[:2]
+    assert (face.box.w, face.box.h) == (min(h, w), min(h, w)) and face.crop.shape == (48, 48)

@@ -47,6 +47,7 @@ class LabelSettings:
     detector: str = DEFAULT_DETECTOR
     min_score: float = DEFAULT_MIN_SCORE
     thorough: bool = False
+    crops: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class LabelWorker:
     def __init__(self, settings: LabelSettings) -> None:
         cv2.setNumThreads(1)  # one CPU per worker: the pool, not the threads, fills the cores
         classifier = EmotionClassifier.from_litert(settings.model, settings.thorough, threads=1)
-        pipeline = EmotionPipeline(make_detector(settings.detector, settings.min_score, threads=1), classifier)
+        pipeline = EmotionPipeline(make_detector(settings.detector, settings.min_score, threads=1), classifier,
+                                   crops=settings.crops)
         self.labeller = BulkLabeller(pipeline)  # the local engine's own code: the same rows
 
     def __call__(self, batch: dict[str, np.ndarray]) -> pa.Table:

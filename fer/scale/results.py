@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from fer.emotions import EMOTIONS
 from fer.labelling import LabelRow, rows_to_frame
-from fer.sources import exists, suffix
+from fer.sources import exists, is_uri, suffix
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,15 @@ def labelled_files(out: str | Path) -> set[str]:
     if not exists(str(out)):
         return set()
     return set(read_results(out, ["file"])["file"])
+
+
+def remove_output(out: str | Path) -> None:
+    """Delete a local output file (``label --overwrite``); a Ray job's folder of parts or an object
+    store's output is not deleted here."""
+    path = Path(out)
+    if is_uri(str(out)) or path.is_dir():
+        raise ValueError(f"--overwrite deletes a local output file; remove {out} yourself")
+    path.unlink(missing_ok=True)
 
 
 def append_local(rows: list[LabelRow], out: Path) -> None:

@@ -1,0 +1,185 @@
+"""Check the served model on a user's own labelled photos: one folder per emotion, in a directory
+or a zip, each image through the served pipeline as a user's would go.
+
+An image's answer is its largest face; an image where no face is found counts as wrong and is
+listed. Folder names are FER2013's seven in any case, or their usual synonyms (``anger``,
+``happiness``, ``surprised``…); any other folder (``contempt``) is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from fer.emotions import EMOTIONS
+from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image
+from fer.pipeline import EmotionPipeline
+from fer.uploads import Rejected, Upload, expand_uploads
+
+logger = logging.getLogger(__name__)
+
+NO_FACE = "no face"
+
+SYNONYMS: dict[str, str] = {
+    **{name: name for name in EMOTIONS},
+    "anger": "angry", "angry": "angry",
+    "disgusted": "disgust", "disgusting": "disgust",
+    "fearful": "fear", "afraid": "fear", "scared": "fear",
+    "happiness": "happy", "joy": "happy",
+    "sadness": "sad",
+    "surprised": "surprise",
+    "neutrality": "neutral",
+}
+
+
+def folder_emotion(folder: str) -> str | None:
+    """The FER2013 emotion a folder's name stands for, or None."""
+    return SYNONYMS.get(folder.strip().lower())
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """One image of a labelled set: its name, its folder's emotion, its bytes."""
+
+    name: str
+    emotion: str
+    data: bytes
+
+
+def _labelled(uploads: Iterable[Upload | Rejected], skipped: list[Rejected], prefix: str = "") -> Iterator[LabelledImage]:
+    """Uploads (named ``prefix…/<emotion folder>/<image>``) as labelled images; the others into
+    ``skipped``, one message per folder whose name is not an emotion."""
+    unknown: set[str] = set()
+    for item in uploads:
+        if isinstance(item, Rejected):
+            skipped.append(item)
+            continue
+        folder = PurePosixPath(item.name.removeprefix(prefix)).parent.name
+        emotion = folder_emotion(folder)
+        if emotion is not None:
+            yield LabelledImage(item.name, emotion, item.data)
+        elif folder not in unknown:
+            unknown.add(folder)
+            reason = ("not in an emotion folder" if not folder else
+                      f"folder '{folder}' is not one of the seven emotions ({', '.join(EMOTIONS)}) or a synonym: skipped")
+            skipped.append(Rejected(str(PurePosixPath(item.name).parent), reason))
+
+
+def directory_images(root: Path, skipped: list[Rejected]) -> Iterator[LabelledImage]:
+    """The images under ``root``'s emotion folders (at any depth), read one at a time."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder")
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    uploads = (Upload(p.relative_to(root).as_posix(), b"") for p in paths)
+    for image in _labelled(uploads, skipped):
+        yield LabelledImage(image.name, image.emotion, (root / image.name).read_bytes())
+
+
+def zip_images(name: str, data: bytes, skipped: list[Rejected]) -> Iterator[LabelledImage]:
+    """The images of an uploaded zip's emotion folders, read one at a time, with the upload
+    defences of ``fer.uploads`` (unsafe paths, nested archives, oversized members)."""
+    return _labelled(expand_uploads([(name, data)]), skipped, prefix=f"{name}/")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One image: its folder's emotion and the model's answer (None: no face found)."""
+
+    name: str
+    true: str
+    predicted: str | None
+    confidence: float | None = None
+    crop: np.ndarray | None = None  # the 48x48 face the model read, for a gallery of misreads
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted == self.true
+
+
+def judge(image: LabelledImage, pipeline: EmotionPipeline) -> Verdict:
+    """The largest face's answer for one image; ImageError where it cannot be decoded."""
+    faces = pipeline.analyse(decode_image(image.data))
+    if not faces:
+        return Verdict(image.name, image.emotion, None)
+    face = max(faces, key=lambda f: f.box.area)
+    return Verdict(image.name, image.emotion, face.emotion, round(face.confidence, 4), face.crop)
+
+
+@dataclass
+class FolderReport:
+    """Every image's verdict and what was skipped; the scores in ``summary``."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """``accuracy``, ``balanced_accuracy`` (the mean recall of the emotions present), ``images``,
+        ``faces_not_found``, ``per_class`` and ``confusion_matrix`` (rows true, columns predicted in
+        FER2013's order, then a column for no face)."""
+        if not self.verdicts:
+            raise ValueError("no labelled image could be read: " + ("; ".join(
+                f"{r.name}: {r.reason}" for r in self.skipped[:5]) or "the set is empty"))
+        labels = list(range(len(EMOTIONS) + 1))  # the last: no face
+        y_true = np.array([EMOTIONS.index(v.true) for v in self.verdicts])
+        y_pred = np.array([EMOTIONS.index(v.predicted) if v.predicted else len(EMOTIONS) for v in self.verdicts])
+        precision, recall, f1, support = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels[:-1], zero_division=0)
+        present = support > 0
+        return {
+            "accuracy": float(np.mean(y_true == y_pred)),
+            "balanced_accuracy": float(np.mean(recall[present])),
+            "images": len(self.verdicts),
+            "faces_not_found": int(np.sum(y_pred == len(EMOTIONS))),
+            "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                                 "support": int(support[i])} for i, name in enumerate(EMOTIONS)},
+            "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels)[:-1].tolist(),
+            "confusion_columns": [*EMOTIONS, NO_FACE],
+            "no_face": [v.name for v in self.verdicts if v.predicted is None],
+            "skipped": [{"name": r.name, "reason": r.reason} for r in self.skipped],
+        }
+
+    def rows(self) -> list[dict]:
+        """One row per image (and per skipped item), for a CSV."""
+        return [*({"file": v.name, "true": v.true, "predicted": v.predicted or NO_FACE, "confidence": v.confidence,
+                   "correct": v.correct} for v in self.verdicts),
+                *({"file": r.name, "true": None, "predicted": None, "confidence": None, "correct": None,
+                   "skipped": r.reason} for r in self.skipped)]
+
+
+def check_images(images: Iterable[LabelledImage], pipeline: EmotionPipeline, skipped: list[Rejected],
+                 on_image: Callable[[Verdict | Rejected], None] | None = None) -> FolderReport:
+    """Every image through ``pipeline``; one that cannot be decoded is skipped with its reason.
+    ``skipped`` is the list the image source fills (it grows as ``images`` is read)."""
+    report = FolderReport(skipped=skipped)
+    for image in images:
+        outcome: Verdict | Rejected
+        try:
+            outcome = judge(image, pipeline)
+            report.verdicts.append(outcome)
+        except ImageError as exc:
+            outcome = Rejected(image.name, str(exc))
+            skipped.append(outcome)
+        if on_image is not None:
+            on_image(outcome)
+    return report
+
+
+def summary_table(summary: dict) -> str:
+    """The report as a person reads it in a terminal."""
+    headline = (f"{summary['images']} images: accuracy {summary['accuracy']:.1%}, balanced accuracy "
+                f"{summary['balanced_accuracy']:.1%}, no face found in {summary['faces_not_found']}")
+    header = (f"{'':10s}{'precision':>10s}{'recall':>8s}{'f1':>7s}{'images':>8s}   "
+              + " ".join(f"{c[:7]:>7s}" for c in summary["confusion_columns"]))
+    lines = [headline, "", header]
+    for name, row in zip(EMOTIONS, summary["confusion_matrix"], strict=True):
+        s = summary["per_class"][name]
+        lines.append(f"{name:10s}{s['precision']:10.1%}{s['recall']:8.1%}{s['f1']:7.2f}{s['support']:8d}   "
+                     + " ".join(f"{n:7d}" for n in row))
+    lines.append("rows: the folder's emotion; columns: the model's answer")
+    lines += [f"skipped: {item['name']}: {item['reason']}" for item in summary["skipped"]]
+    return "\n".join(lines)
