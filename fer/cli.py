@@ -295,7 +295,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import keras
 
     from fer.datasets import load_fer
-    from fer.metrics import write_metrics
+    from fer.metrics import file_sha256, write_metrics
     from fer.training.evaluate import evaluate_model
     from fer.views import TEN_VIEWS
 
@@ -303,6 +303,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = keras.models.load_model(args.model, compile=False)
     data = load_fer(args.data, votes=_votes_path(args.data, args.votes))
     report = evaluate_model(model, data, args.runtime, thorough=args.thorough)
+    report["model_sha256"] = file_sha256(args.model)
     if args.thorough:
         report["thorough"] = TEN_VIEWS
     write_metrics(report, args.out or args.model.with_name("metrics_thorough.json" if args.thorough else "metrics.json"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -16,7 +16,7 @@ from fer.emotions import EMOTIONS
 from fer.imaging import ImageError, decode_image, rgb_to_bgr
 from fer.pipeline import EmotionPipeline
 from fer.sources import is_uri, read_image, suffix
-from fer.types import FacePrediction, FrameResult
+from fer.types import FaceBox, FacePrediction, FrameResult
 from fer.uploads import Rejected, count_uploads, expand_uploads
 from fer.video import VIDEO_SUFFIXES, Progress, VideoError, analyse_video
 
@@ -91,13 +91,17 @@ PREVIEW_SIDE = 640
 
 
 def preview(rgb: np.ndarray, faces: list[FacePrediction], side: int = PREVIEW_SIDE) -> np.ndarray:
-    """The photo annotated at full size (lines and labels as the ZIP has them), scaled down to ``side``."""
-    annotated = annotate(rgb, faces)
-    scale = side / max(annotated.shape[:2])
+    """The photo scaled down to ``side``, then annotated: no full-size copy is made."""
+    scale = side / max(rgb.shape[:2])
     if scale >= 1:
-        return annotated
-    size = (max(1, round(annotated.shape[1] * scale)), max(1, round(annotated.shape[0] * scale)))
-    return cv2.resize(annotated, size, interpolation=cv2.INTER_AREA)
+        return annotate(rgb, faces)
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return annotate(small, [replace(face, box=_scaled(face.box, scale)) for face in faces])
+
+
+def _scaled(box: FaceBox, scale: float) -> FaceBox:
+    return FaceBox(round(box.x * scale), round(box.y * scale), round(box.w * scale), round(box.h * scale), box.score)
 
 
 class BulkLabeller:

@@ -5,6 +5,7 @@ No model runs here (``fer.training.evaluate`` makes the predictions): the app re
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,11 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> SplitMetrics:
         per_class=per_class,
         confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     )
+
+
+def file_sha256(path: str | Path) -> str:
+    """The hex SHA-256 of a file: which model a metrics report scored (``model_sha256``)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_metrics(report: dict, path: str | Path) -> None:

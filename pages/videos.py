@@ -6,7 +6,7 @@ import streamlit as st
 
 from fer import charts
 from fer.exports import table_csv
-from fer.labelling import face_rows, rows_to_frame
+from fer.labelling import LabelRow, face_rows, on_screen, rows_to_frame
 from fer.video import VideoError, analyse_video
 
 appkit.require_navigation()
@@ -38,6 +38,10 @@ if st.session_state.get("video-key") != key:
         except VideoError as exc:
             bar.empty()
             st.error(f"**{uploaded.name}** could not be analysed: {exc}")
+            # The download says so too, in the row `python -m fer label` writes for such a file.
+            failed = rows_to_frame([LabelRow(uploaded.name, f"error: {exc}")])
+            st.dataframe(on_screen(failed), hide_index=True)
+            st.download_button("Download CSV", table_csv(failed), f"{Path(uploaded.name).stem}_faces.csv", "text/csv")
             st.stop()
         video_bytes = annotated.read_bytes()
     bar.empty()

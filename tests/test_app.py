@@ -126,6 +126,9 @@ def test_videos_page_reports_an_undecodable_video() -> None:
     at.run()
     assert_clean(at)
     assert "broken.mp4" in at.error[0].value and "could not be analysed" in at.error[0].value
+    (row,) = at.dataframe[0].value.itertuples()  # what the CSV download holds
+    assert row.file == "broken.mp4" and row.status.startswith("error: ")
+    assert [b.label for b in at.download_button] == ["Download CSV"]
 
 
 def test_photos_page_downloads_say_what_was_skipped(media: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, EmotionClassifier
 from fer.litert import LiteRTModel
@@ -57,3 +58,37 @@ def test_labelling_a_photo_leaves_tensorflow_and_keras_unimported(media: Path) -
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "loaded: []"
+
+
+def test_shipped_metrics_are_those_of_the_shipped_model_as_served(fer_csv: Path,
+                                                                   shipped_classifier: EmotionClassifier) -> None:
+    """models/metrics.json, which the Home and Training pages show, names the model it scored, and
+    the served file scores PrivateTest on both label sets as it says (int8 weights: within a few faces)."""
+    from streamlit.testing.v1 import AppTest
+
+    from fer.datasets import load_fer
+    from fer.metrics import read_metrics, score
+    from fer.training.evaluate import predict_in_batches, score_against_majority
+
+    metrics = read_metrics(CONTRACT_MODEL.with_name("metrics.json"))
+    assert metrics["model_sha256"] == sha256(CONTRACT_MODEL), "metrics.json scored another model: re-evaluate it"
+    votes = fer_csv.with_name("ferplus.csv.gz")
+    if not votes.is_file():
+        pytest.skip(f"FER+ votes not found beside {fer_csv}")
+    test = load_fer(fer_csv, votes=votes).test
+    predicted = predict_in_batches(shipped_classifier.predict, test).argmax(axis=1)
+    majority = test.majority()
+    clear = test.labels == majority
+    served = {"fer2013": score(test.labels, predicted).accuracy,
+              "ferplus": score_against_majority(majority, predicted).accuracy,
+              "clear": score(test.labels[clear], predicted[clear]).balanced_accuracy}
+    recorded = {"fer2013": metrics["private_test"]["accuracy"], "ferplus": metrics["ferplus"]["private_test"]["accuracy"],
+                "clear": metrics["certain"]["private_test"]["balanced_accuracy"]}
+    for key, value in recorded.items():
+        assert abs(served[key] - value) < 0.002, (key, served[key], value)
+
+    home = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=120).run()
+    shown = {m.label: m.value for m in home.metric}
+    assert shown["Accuracy, FER+ majority, PrivateTest"] == f"{recorded['ferplus']:.1%}"
+    assert shown["Balanced accuracy, clear faces"] == f"{recorded['clear']:.1%}"
+    assert shown["Accuracy, FER2013 PrivateTest"] == f"{recorded['fer2013']:.1%}"

@@ -45,7 +45,10 @@ def test_live_session_annotates_real_frames_and_reports(frames: list[np.ndarray]
     assert log.second.tolist() == [0, 1, 2, 3, 4]
     assert log.face_observations.tolist() == [10, 10, 10, 10, 8]
     summary = session_summary(log)
-    assert summary.sum() == pytest.approx(1.0)
+    # Each second's dominant emotion, counted: the summary's shares are those counts over 5 seconds.
+    expected = log.dominant.value_counts() / 5
+    assert summary.to_dict() == pytest.approx(expected.to_dict())
+    assert summary.index[0] == expected.idxmax() and summary.is_monotonic_decreasing
 
 
 def test_detecting_every_third_frame_still_labels_every_frame(frames: list[np.ndarray], tiny_model) -> None:

@@ -56,3 +56,44 @@ def test_archive_limits_refuse_the_whole_archive(monkeypatch: pytest.MonkeyPatch
 
 def test_not_a_zip_is_rejected() -> None:
     assert list(expand_uploads([("fake.zip", b"PK but not really")])) == [Rejected("fake.zip", "not a readable zip archive")]
+
+
+def _patch_central_directory(archive: bytes, offset: int, value: bytes) -> bytes:
+    """``archive`` with ``value`` written at ``offset`` of its (one) central directory record."""
+    at = archive.index(b"PK\x01\x02") + offset
+    return archive[:at] + value + archive[at + len(value):]
+
+
+def test_a_photo_over_the_per_image_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uploads, "MAX_MEMBER_BYTES", 1 << 20)
+    archive = make_zip({"big.jpg": b"\0" * (2 << 20), "small.jpg": b"ok"})
+    items = by_name(list(expand_uploads([("set.zip", archive)])))
+    assert "over the 1 MiB per-image limit" in items["set.zip/big.jpg"].reason
+    assert items["set.zip/small.jpg"] == Upload("set.zip/small.jpg", b"ok")
+
+
+def test_a_member_larger_than_its_header_says_is_refused() -> None:
+    honest = make_zip({"liar.jpg": b"x" * 1000}, zipfile.ZIP_STORED)
+    # The central directory's uncompressed size (offset 24) says 10 bytes; 1000 are stored.
+    liar = _patch_central_directory(honest, 24, (10).to_bytes(4, "little"))
+    (item,) = expand_uploads([("set.zip", liar)])
+    assert item == Rejected("set.zip/liar.jpg", "could not be extracted (Bad CRC-32 for file 'liar.jpg')")
+
+
+def test_an_encrypted_member_is_refused_with_a_reason() -> None:
+    plain = make_zip({"secret.jpg": b"x" * 100}, zipfile.ZIP_STORED)
+    encrypted = _patch_central_directory(plain, 8, (1).to_bytes(2, "little"))  # flag bit 0: encrypted
+    (item,) = expand_uploads([("set.zip", encrypted)])
+    assert isinstance(item, Rejected) and item.reason.startswith("could not be extracted") and "encrypted" in item.reason
+
+
+def test_a_backslash_path_out_of_the_archive_is_refused() -> None:
+    archive = make_zip({"..\\..\\evil.jpg": b"x", "ok\\fine.jpg": b"y"})
+    items = by_name(list(expand_uploads([("set.zip", archive)])))
+    assert "unsafe path" in items["set.zip/..\\..\\evil.jpg"].reason
+    assert items["set.zip/ok\\fine.jpg"] == Upload("set.zip/ok\\fine.jpg", b"y")
+
+
+def test_count_uploads_counts_what_will_be_read_without_reading_it() -> None:
+    archive = make_zip({"a.jpg": b"x", "b.png": b"y", "../c.jpg": b"z", "notes.txt": b"n"})
+    assert uploads.count_uploads([("set.zip", archive), ("d.jpg", b"w"), ("bad.zip", b"nope")]) == 3

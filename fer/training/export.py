@@ -9,7 +9,6 @@ SHA-256 of the ``.keras`` file it was made from, so a test can tell when the two
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -19,6 +18,7 @@ import keras
 
 from fer.emotions import FACE_SIZE, NUM_CLASSES
 from fer.litert import LiteRTModel
+from fer.metrics import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def litert_from_keras_file(path: str | Path, int8_weights: bool = True) -> LiteR
 
 
 def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def export_served(source: str | Path, target: str | Path) -> dict:

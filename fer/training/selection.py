@@ -20,7 +20,7 @@ import numpy as np
 from fer.datasets import FerData, Split
 from fer.emotions import NUM_CLASSES
 from fer.imaging import to_model_input
-from fer.metrics import write_metrics
+from fer.metrics import file_sha256, write_metrics
 from fer.training.calibrate import FORMS, TAU_STEP, TauScore, adjusted, logit_shift, pick_by_floor, tau_scores, taus
 from fer.training.evaluate import evaluate_model
 from fer.training.model import ensemble_members, tta_views, with_tta
@@ -113,6 +113,7 @@ def finalise(out: Path, data: FerData, config_name: str, selection: Selection = 
     save_half_precision(shipped, out / MODEL_FILE)
     report = evaluate_model(keras.models.load_model(out / MODEL_FILE, compile=False), data)
     report["config"] = config_name
+    report["model_sha256"] = file_sha256(out / MODEL_FILE)  # ties the numbers to the file they scored
     report["test_time_augmentation"] = {
         "chosen": choice, "public_test_accuracy": val_accuracy,
         "rule": f"at most {MAX_PASSES} network passes per face ({members} per view); of those, "
