@@ -17,6 +17,7 @@ import pytest
 from browser import CHROMIUM, camera_args, streamlit_server, write_y4m
 
 from fer.annotate import COLOURS
+from fer.video import iter_frames
 
 RUNS = int(os.environ.get("FER_E2E_RUNS", "10"))  # the stream must start every time, not most times
 
@@ -40,14 +41,34 @@ def browser(media: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[o
         browser.close()
 
 
-def annotated_pixels(png: bytes) -> int:
-    """Pixels close to one of the emotion colours: the boxes and labels we draw, absent from the camera."""
-    rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(int)
+def colour_pixels(rgb: np.ndarray) -> int:
+    """Pixels close to one of the emotion colours: what the boxes and labels we draw are made of."""
+    rgb = rgb.astype(int)
     saturated = [c for name, c in COLOURS.items() if name != "neutral"]
     return int(sum((np.abs(rgb - np.array(c)).sum(axis=2) < 60).sum() for c in saturated))
 
 
-def run_live_once(browser, url: str, shots: Path) -> None:
+def screenshot_rgb(png: bytes) -> np.ndarray:
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="module")
+def raw_frames(media: Path) -> list[np.ndarray]:
+    """The camera's own frames, unannotated: some of their pixels are near an emotion colour too."""
+    return [rgb for _, _, rgb in iter_frames(media / "test.mp4")]
+
+
+def assert_annotated(shot: np.ndarray, raw_frames: list[np.ndarray]) -> None:
+    """The returned picture holds far more emotion-coloured pixels than any raw camera frame at its
+    size (the label's filled box alone is thousands): a server that sent the frames back unannotated
+    fails here."""
+    h, w = shot.shape[:2]
+    raw = max(colour_pixels(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)) for frame in raw_frames)
+    assert colour_pixels(shot) > 2 * raw + 200, f"the returned frames carry no annotation ({colour_pixels(shot)} " \
+        f"emotion-coloured pixels, the raw camera frames up to {raw})"
+
+
+def run_live_once(browser, url: str, shots: Path, raw_frames: list[np.ndarray]) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     try:
         page.goto(f"{url}/live", wait_until="networkidle")
@@ -61,7 +82,7 @@ def run_live_once(browser, url: str, shots: Path) -> None:
             " return v && v.videoWidth > 0 && v.currentTime > 3; }",
             timeout=90_000,
         )
-        assert annotated_pixels(video.screenshot()) > 50, "the returned frames carry no annotation"
+        assert_annotated(screenshot_rgb(video.screenshot()), raw_frames)
         # The live charts fill from the callback's buffer while the stream runs.
         page.wait_for_function(
             "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
@@ -83,6 +104,7 @@ def run_live_once(browser, url: str, shots: Path) -> None:
         page.close()
 
 
-def test_live_stream_starts_and_charts_fill_every_time(server: str, browser, tmp_path: Path) -> None:
+def test_live_stream_starts_and_charts_fill_every_time(server: str, browser, tmp_path: Path,
+                                                       raw_frames: list[np.ndarray]) -> None:
     for _ in range(RUNS):
-        run_live_once(browser, server, tmp_path)
+        run_live_once(browser, server, tmp_path, raw_frames)
