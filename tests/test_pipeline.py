@@ -99,3 +99,17 @@ def test_crops_mode_reads_the_whole_image_as_one_face(media: Path, shipped_class
     (face,) = crops.analyse(rgb)
     h, w = rgb.shape[:2]
     assert (face.box.w, face.box.h) == (min(h, w), min(h, w)) and face.crop.shape == (48, 48)
+
+
+def test_a_face_crop_at_phone_resolution_is_found_in_its_own_pixels(sfew: Path,
+                                                                    shipped_classifier: EmotionClassifier) -> None:
+    from fer.detection import RETRY_DETECTOR, detect_padded
+
+    small = read_rgb(min((sfew / "happy").glob("*.png")))
+    big = cv2.resize(small, (small.shape[1] * 16, small.shape[0] * 16), interpolation=cv2.INTER_CUBIC)
+    retry = make_detector(RETRY_DETECTOR, 0.5)
+    (at_small,), (at_big,) = detect_padded(retry, small), detect_padded(retry, big)  # the large one shrunk first
+    assert abs(at_big.x / 16 - at_small.x) <= 2 and abs(at_big.w / 16 - at_small.w) <= 3
+    assert at_big.x + at_big.w <= big.shape[1] and at_big.y + at_big.h <= big.shape[0]
+    (face,) = EmotionPipeline(make_detector(), shipped_classifier).analyse(big)
+    assert face.emotion == EmotionPipeline(make_detector(), shipped_classifier, crops=True).analyse(big)[0].emotion
