@@ -37,19 +37,13 @@ def test_dataset_zip_refuses_unknown_labels() -> None:
         dataset_zip([LabelledFace("a.jpg", 0, np.zeros((48, 48), np.uint8), "contempt")])
 
 
-def _zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_annotated_zip_is_rebuilt_from_the_uploads_with_flat_unique_names() -> None:
     p = np.zeros(7, np.float32)
     p[3] = 1.0
     black = cv2.imencode(".png", np.zeros((50, 60, 3), np.uint8))[1].tobytes()
-    files = [("trip.zip", _zip_of({"day1/me.jpg": black, "notes.txt": b"x", "day2/me.jpg": black})),
+    from test_uploads import make_zip
+
+    files = [("trip.zip", make_zip({"day1/me.jpg": black, "notes.txt": b"x", "day2/me.jpg": black})),
              ("trip.zip_day1_me.jpg", black)]
     face = [FacePrediction(FaceBox(5, 5, 20, 20), p)]
     # Upload indexes as label_uploads counts them: notes.txt (rejected) is index 1.
