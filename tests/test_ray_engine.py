@@ -70,7 +70,7 @@ def test_a_rerun_labels_only_the_files_not_in_the_output_yet(photos: Path, media
         assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", out]) == 0
     finally:
         (photos / "again.jpg").unlink()
-    assert "6 of 7 file(s) already labelled" in capsys.readouterr().out
+    assert f"appending to {out}: 6 of 7 file(s) already there skipped" in capsys.readouterr().out
     second = rows(out)
     assert len(second) == len(first) + 1 and second.file.str.endswith("again.jpg").sum() == 1
     assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", out]) == 0  # nothing left to do
