@@ -28,15 +28,15 @@ def test_no_tracked_file_counts_working_periods() -> None:
     found = []
     for path in tracked_files():
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-            # The pattern's own definition (here) is the one place it may appear.
-            if DIARY.search(line) and path.name != "test_docs.py":
+            if DIARY.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:120]}")
     assert not found, "say dates and model names instead:\n" + "\n".join(found)
 
 
 def test_the_diary_pattern_leaves_the_products_own_words_alone() -> None:
-    assert DIARY.search("Declared in the sixteenth session") and DIARY.search("measured in an earlier session")
-    assert DIARY.search("a multi-session run")
+    word = "session"  # spelt apart, so that this file does not say what it forbids
+    assert DIARY.search(f"Declared in the sixteenth {word}") and DIARY.search(f"measured in an earlier {word}")
+    assert DIARY.search(f"a multi-{word} run")
     for product in ("st.session_state", "the live session's summary", "Session summary", "sticky sessions"):
         assert not DIARY.search(product), product
 
