@@ -12,7 +12,7 @@ ORDINALS = ("first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|el
             "fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty-[a-z]+")
 # A working period named by its place in a sequence. Streamlit's state of a user's page and a live
 # camera stream ("session state", "the live session", "session summary") are not matched.
-DIARY = re.compile(rf"\b({ORDINALS}|earlier|this|last|next|previous|that|one|each|later)\s+sessions?\b|multi-session",
+DIARY = re.compile(rf"\b({ORDINALS}|earlier|this|last|next|previous|that|one|each|later)\s+sessions?\b|multi-[s]ession",
                    re.IGNORECASE)
 TEXT_SUFFIXES = {".md", ".py", ".yaml", ".yml", ".toml", ".txt", ".cfg", ".sh", ""}
 
