@@ -64,11 +64,13 @@ def assert_annotated(video, raw_frames: list[np.ndarray], tries: int = 20) -> No
     size (the label's filled box alone is thousands): a server that sent the frames back unannotated
     fails here. Several pictures are looked at, since a face labelled neutral is boxed in gray, which
     is not counted (the camera's own grays would be)."""
-    seen = []
+    seen, raw_at = [], {}
     for _ in range(tries):
         shot = screenshot_rgb(video.screenshot())
         h, w = shot.shape[:2]
-        raw = max(colour_pixels(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)) for frame in raw_frames)
+        if (w, h) not in raw_at:
+            raw_at[(w, h)] = max(colour_pixels(cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)) for f in raw_frames)
+        raw = raw_at[(w, h)]
         seen.append(colour_pixels(shot))
         if seen[-1] > 2 * raw + 200:
             return
