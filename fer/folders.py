@@ -8,20 +8,18 @@ listed. Folder names are FER2013's seven in any case, or their usual synonyms (`
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import confusion_matrix
 
 from fer.emotions import EMOTIONS
 from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image
+from fer.metrics import score
 from fer.pipeline import EmotionPipeline
 from fer.uploads import Rejected, Upload, expand_uploads
-
-logger = logging.getLogger(__name__)
 
 NO_FACE = "no face"
 
@@ -122,20 +120,17 @@ class FolderReport:
         if not self.verdicts:
             raise ValueError("no labelled image could be read: " + ("; ".join(
                 f"{r.name}: {r.reason}" for r in self.skipped[:5]) or "the set is empty"))
-        labels = list(range(len(EMOTIONS) + 1))  # the last: no face
+        no_face = len(EMOTIONS)  # the answer's index where no face was found: wrong for every emotion
         y_true = np.array([EMOTIONS.index(v.true) for v in self.verdicts])
-        y_pred = np.array([EMOTIONS.index(v.predicted) if v.predicted else len(EMOTIONS) for v in self.verdicts])
-        precision, recall, f1, support = precision_recall_fscore_support(
-            y_true, y_pred, labels=labels[:-1], zero_division=0)
-        present = support > 0
+        y_pred = np.array([EMOTIONS.index(v.predicted) if v.predicted else no_face for v in self.verdicts])
+        scores = score(y_true, y_pred)  # the same metrics as every model report; no face counts as a miss
         return {
-            "accuracy": float(np.mean(y_true == y_pred)),
-            "balanced_accuracy": float(np.mean(recall[present])),
+            "accuracy": scores.accuracy,
+            "balanced_accuracy": scores.balanced_accuracy,
             "images": len(self.verdicts),
-            "faces_not_found": int(np.sum(y_pred == len(EMOTIONS))),
-            "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                                 "support": int(support[i])} for i, name in enumerate(EMOTIONS)},
-            "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels)[:-1].tolist(),
+            "faces_not_found": int(np.sum(y_pred == no_face)),
+            "per_class": {name: asdict(scores.per_class[name]) for name in EMOTIONS},
+            "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(no_face + 1))[:-1].tolist(),
             "confusion_columns": [*EMOTIONS, NO_FACE],
             "no_face": [v.name for v in self.verdicts if v.predicted is None],
             "skipped": [{"name": r.name, "reason": r.reason} for r in self.skipped],
