@@ -73,7 +73,9 @@ def directory_images(root: Path, skipped: list[Rejected]) -> Iterator[LabelledIm
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
     paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    return _labelled((Upload(p.relative_to(root).as_posix(), p.read_bytes()) for p in paths), skipped)
+    # Names first, bytes after: an image in a skipped folder (contempt/, say) is never read.
+    named = _labelled((Upload(p.relative_to(root).as_posix(), b"") for p in paths), skipped)
+    return (LabelledImage(image.name, image.emotion, (root / image.name).read_bytes()) for image in named)
 
 
 def zip_images(name: str, data: bytes, skipped: list[Rejected]) -> Iterator[LabelledImage]:

@@ -20,6 +20,20 @@ from fer.pipeline import EmotionPipeline
 from fer.uploads import Rejected
 
 
+def test_images_in_skipped_folders_are_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for folder, name in (("happy", "a.jpg"), ("contempt", "b.jpg")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_bytes(name.encode())
+    read: list[str] = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or original(self))
+    skipped: list[Rejected] = []
+    images = list(directory_images(tmp_path, skipped))
+    assert [(i.name, i.emotion, i.data) for i in images] == [("happy/a.jpg", "happy", b"a.jpg")]
+    assert read == ["a.jpg"]
+    assert [r.name for r in skipped] == ["contempt"]
+
+
 def test_folder_names_map_to_the_seven_emotions_in_any_case() -> None:
     assert [folder_emotion(n) for n in ("Anger", "HAPPINESS", "sadness", "Surprised", "fearful", "disgusted", "neutral")] \
         == ["angry", "happy", "sad", "surprise", "fear", "disgust", "neutral"]
