@@ -19,7 +19,7 @@ from fer.emotions import EMOTIONS
 from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image
 from fer.metrics import score
 from fer.pipeline import EmotionPipeline
-from fer.uploads import Rejected, Upload, expand_uploads
+from fer.uploads import Rejected, expand_uploads
 
 NO_FACE = "no face"
 
@@ -49,39 +49,48 @@ class LabelledImage:
     data: bytes
 
 
-def _labelled(uploads: Iterable[Upload | Rejected], skipped: list[Rejected], prefix: str = "") -> Iterator[LabelledImage]:
-    """Uploads (named ``prefix…/<emotion folder>/<image>``) as labelled images; the others into
-    ``skipped``, one message per folder whose name is not an emotion."""
-    unknown: set[str] = set()
-    for item in uploads:
-        if isinstance(item, Rejected):
-            skipped.append(item)
-            continue
-        folder = PurePosixPath(item.name.removeprefix(prefix)).parent.name
+class _FolderSorter:
+    """Sorts image names (``…/<emotion folder>/<image>``) by their folder's emotion; a folder whose
+    name is not an emotion goes into ``skipped`` once, with its message."""
+
+    def __init__(self, skipped: list[Rejected]) -> None:
+        self.skipped = skipped
+        self.unknown: set[str] = set()
+
+    def emotion(self, name: str, prefix: str = "") -> str | None:
+        folder = PurePosixPath(name.removeprefix(prefix)).parent.name
         emotion = folder_emotion(folder)
-        if emotion is not None:
-            yield LabelledImage(item.name, emotion, item.data)
-        elif folder not in unknown:
-            unknown.add(folder)
+        if emotion is None and folder not in self.unknown:
+            self.unknown.add(folder)
             reason = ("not in an emotion folder" if not folder else
                       f"folder '{folder}' is not one of the seven emotions ({', '.join(EMOTIONS)}) or a synonym: skipped")
-            skipped.append(Rejected(str(PurePosixPath(item.name).parent), reason))
+            self.skipped.append(Rejected(str(PurePosixPath(name).parent), reason))
+        return emotion
 
 
 def directory_images(root: Path, skipped: list[Rejected]) -> Iterator[LabelledImage]:
-    """The images under ``root``'s emotion folders (at any depth), read one at a time."""
+    """The images under ``root``'s emotion folders (at any depth), read one at a time; an image in
+    a skipped folder (contempt/, say) is never read."""
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
     paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    # Names first, bytes after: an image in a skipped folder (contempt/, say) is never read.
-    named = _labelled((Upload(p.relative_to(root).as_posix(), b"") for p in paths), skipped)
-    return (LabelledImage(image.name, image.emotion, (root / image.name).read_bytes()) for image in named)
+    sorter = _FolderSorter(skipped)
+    named = ((path, path.relative_to(root).as_posix()) for path in paths)
+    return (LabelledImage(name, emotion, path.read_bytes())
+            for path, name in named if (emotion := sorter.emotion(name)) is not None)
 
 
 def zip_images(name: str, data: bytes, skipped: list[Rejected]) -> Iterator[LabelledImage]:
     """The images of an uploaded zip's emotion folders, read one at a time, with the upload
     defences of ``fer.uploads`` (unsafe paths, nested archives, oversized members)."""
-    return _labelled(expand_uploads([(name, data)]), skipped, prefix=f"{name}/")
+    sorter = _FolderSorter(skipped)
+    for item in expand_uploads([(name, data)]):
+        if isinstance(item, Rejected):
+            skipped.append(item)
+            continue
+        emotion = sorter.emotion(item.name, prefix=f"{name}/")
+        if emotion is not None:
+            yield LabelledImage(item.name, emotion, item.data)
 
 
 @dataclass(frozen=True)
