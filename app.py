@@ -1,19 +1,12 @@
-"""Facial expression recognition: ``streamlit run app.py``."""
+"""Facial expression recognition: ``streamlit run app.py``.
+
+The pages and their menu are ``navigation.py``; this file serves them with one route of our own
+beside Streamlit's: large downloads streamed from disk (``downloads``), which Streamlit's own
+download button would hold in memory.
+"""
 
 import streamlit as st
 
-import appkit
+import downloads
 
-appkit.require_navigation()  # a fresh server's first request must not run in pages/ (v1) mode
-st.set_page_config(page_title="Facial expression recognition", page_icon=":material/mood:", layout="wide")
-
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/live.py", title="Live webcam", icon=":material/videocam:", url_path="live"),
-    st.Page("pages/photos.py", title="Bulk photos", icon=":material/photo_library:", url_path="photos"),
-    st.Page("pages/videos.py", title="Videos", icon=":material/movie:", url_path="videos"),
-    st.Page("pages/training.py", title="Training metrics", icon=":material/monitoring:", url_path="training"),
-]
-page = st.navigation(pages)
-appkit.record_page(page.url_path)
-page.run()
+app = st.App("navigation.py", routes=downloads.routes())

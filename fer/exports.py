@@ -1,12 +1,14 @@
-"""Downloads built in memory: result tables, annotated images, and corrected faces as a dataset."""
+"""Downloads: result tables, annotated images (written photo by photo to a file the caller
+owns), and corrected faces as a dataset."""
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -35,13 +37,15 @@ def _safe_stem(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "image"
 
 
-def annotated_zip(photos: Sequence[LabelledPhoto], files: Sequence[tuple[str, bytes]]) -> bytes:
-    """Every labelled photo annotated at full size, as JPEGs in a ZIP, made one photo at a time from
-    the uploads they were labelled from (``files``, as ``label_uploads`` was given them): the
-    full-size pixels of one photo at a time, never of the batch."""
+def write_annotated_zip(photos: Sequence[LabelledPhoto], files: Sequence[tuple[str, bytes]], out: BinaryIO,
+                        on_photo: Callable[[int, int], None] | None = None) -> int:
+    """Every labelled photo annotated at full size, as JPEGs in a ZIP written to ``out`` (a file,
+    so the download never sits whole in memory), made one photo at a time from the uploads they
+    were labelled from (``files``, as ``label_uploads`` was given them, matched by position, not
+    by name). ``on_photo(done, total)``; returns how many photos were written."""
     wanted = {photo.index: photo for photo in photos}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # JPEGs do not compress further
+    written = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:  # JPEGs do not compress further
         used: set[str] = set()
         for index, item in enumerate(expand_uploads(files)):
             photo = wanted.get(index)
@@ -49,9 +53,13 @@ def annotated_zip(photos: Sequence[LabelledPhoto], files: Sequence[tuple[str, by
                 continue
             annotated = annotate(decode_image(item.data), photo.faces)
             ok, jpeg = cv2.imencode(".jpg", rgb_to_bgr(annotated), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            del annotated
             if ok:
                 archive.writestr(_unique(f"{_safe_stem(photo.name)}_annotated.jpg", used), jpeg.tobytes())
-    return buffer.getvalue()
+                written += 1
+            if on_photo is not None:
+                on_photo(written, len(wanted))
+    return written
 
 
 @dataclass(frozen=True)
@@ -77,22 +85,24 @@ def dataset_zip(faces: Sequence[LabelledFace], test_fraction: float = 0.2, seed:
     # Split indices, not pixels: reuse the dataset loader's stratified hold-out.
     train, test = stratified_split(Split(order[:, None, None], labels), test_fraction, seed)
     buffer = io.BytesIO()
+    used: set[str] = set()  # two uploads of one name (two phones' IMG_0001.jpg) keep two entries
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for split_name, split in (("train", train), ("test", test)):
             for i in split.images[:, 0, 0]:
                 face = faces[int(i)]
                 ok, png = cv2.imencode(".png", face.crop)
                 if ok:
-                    archive.writestr(f"{split_name}/{face.emotion}/{_safe_stem(face.source)}_face{face.index}.png",
-                                     png.tobytes())
+                    name = f"{split_name}/{face.emotion}/{_safe_stem(face.source)}_face{face.index}.png"
+                    archive.writestr(_unique(name, used), png.tobytes())
     return buffer.getvalue()
 
 
 def _unique(name: str, used: set[str]) -> str:
-    candidate, n = name, 1
+    """``name``, or ``name (2)``, ``name (3)``… before its suffix, as desktops name a second copy."""
+    candidate, n = name, 2
+    stem, dot, suffix = name.rpartition(".")
     while candidate in used:
-        stem, dot, suffix = name.rpartition(".")
-        candidate = f"{stem}-{n}{dot}{suffix}"
+        candidate = f"{stem} ({n}){dot}{suffix}"
         n += 1
     used.add(candidate)
     return candidate

@@ -19,7 +19,7 @@ from fer.emotions import EMOTIONS
 from fer.imaging import IMAGE_SUFFIXES, ImageError, decode_image
 from fer.metrics import score
 from fer.pipeline import EmotionPipeline
-from fer.uploads import Rejected, expand_uploads
+from fer.uploads import Rejected, expand_uploads, is_system_file, member_path
 
 NO_FACE = "no face"
 
@@ -50,41 +50,63 @@ class LabelledImage:
 
 
 class _FolderSorter:
-    """Sorts image names (``…/<emotion folder>/<image>``) by their folder's emotion; a folder whose
-    name is not an emotion goes into ``skipped`` once, with its message."""
+    """Sorts image names (``…/<emotion folder>/<image>``, as ``fer.uploads.member_path`` reads
+    them) by their folder's emotion; a folder whose name is not an emotion goes into ``skipped``
+    once, with its message."""
 
     def __init__(self, skipped: list[Rejected]) -> None:
         self.skipped = skipped
         self.unknown: set[str] = set()
 
     def emotion(self, name: str, prefix: str = "") -> str | None:
-        folder = PurePosixPath(name.removeprefix(prefix)).parent.name
+        path = PurePosixPath(name.removeprefix(prefix))
+        folder = path.parent.name
         emotion = folder_emotion(folder)
         if emotion is None and folder not in self.unknown:
             self.unknown.add(folder)
             reason = ("not in an emotion folder" if not folder else
                       f"folder '{folder}' is not one of the seven emotions ({', '.join(EMOTIONS)}) or a synonym: skipped")
-            self.skipped.append(Rejected(str(PurePosixPath(name).parent), reason))
+            self.skipped.append(Rejected(prefix + str(path.parent) if folder else name, reason))
         return emotion
 
 
-def directory_images(root: Path, skipped: list[Rejected]) -> Iterator[LabelledImage]:
+def directory_images(root: Path, skipped: list[Rejected], system_files: list[str] | None = None
+                     ) -> Iterator[LabelledImage]:
     """The images under ``root``'s emotion folders (at any depth), read one at a time; an image in
-    a skipped folder (contempt/, say) is never read."""
+    a skipped folder (contempt/, say) is never read, one that cannot be read is skipped with its
+    reason, and system files (``._x.jpg`` twins) are left out, named in ``system_files``."""
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
     paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    sorter = _FolderSorter(skipped)
-    named = ((path, path.relative_to(root).as_posix()) for path in paths)
-    return (LabelledImage(name, emotion, path.read_bytes())
-            for path, name in named if (emotion := sorter.emotion(name)) is not None)
+    return _read_images(root, paths, _FolderSorter(skipped), system_files)
 
 
-def zip_images(name: str, data: bytes, skipped: list[Rejected]) -> Iterator[LabelledImage]:
+def _read_images(root: Path, paths: list[Path], sorter: _FolderSorter, system_files: list[str] | None
+                 ) -> Iterator[LabelledImage]:
+    for path in paths:
+        name = member_path(path.relative_to(root).as_posix())
+        if name is None or is_system_file(name):
+            if name is not None and system_files is not None:
+                system_files.append(str(name))
+            continue
+        emotion = sorter.emotion(str(name))
+        if emotion is None:
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            sorter.skipped.append(Rejected(str(name), f"could not be read ({exc.strerror or exc})"))
+            continue
+        yield LabelledImage(str(name), emotion, data)
+
+
+def zip_images(name: str, data: bytes, skipped: list[Rejected], system_files: list[str] | None = None
+               ) -> Iterator[LabelledImage]:
     """The images of an uploaded zip's emotion folders, read one at a time, with the upload
-    defences of ``fer.uploads`` (unsafe paths, nested archives, oversized members)."""
+    defences of ``fer.uploads`` (unsafe paths, nested archives, oversized or lying members, system
+    files left out and named in ``system_files``)."""
     sorter = _FolderSorter(skipped)
-    for item in expand_uploads([(name, data)]):
+    for item in expand_uploads([(name, data)], system_files):
         if isinstance(item, Rejected):
             skipped.append(item)
             continue
@@ -123,6 +145,7 @@ class FolderReport:
 
     verdicts: list[Verdict] = field(default_factory=list)
     skipped: list[Rejected] = field(default_factory=list)
+    system_files: list[str] = field(default_factory=list)  # left out without a message each
 
     def summary(self) -> dict:
         """``accuracy``, ``balanced_accuracy`` (the mean recall of the emotions present), ``images``,
@@ -156,10 +179,12 @@ class FolderReport:
 
 
 def check_images(images: Iterable[LabelledImage], pipeline: EmotionPipeline, skipped: list[Rejected],
-                 on_image: Callable[[Verdict | Rejected], None] | None = None) -> FolderReport:
+                 on_image: Callable[[Verdict | Rejected], None] | None = None,
+                 system_files: list[str] | None = None) -> FolderReport:
     """Every image through ``pipeline``; one that cannot be decoded is skipped with its reason.
-    ``skipped`` is the list the image source fills (it grows as ``images`` is read)."""
-    report = FolderReport(skipped=skipped)
+    ``skipped`` and ``system_files`` are the lists the image source fills (they grow as ``images``
+    is read)."""
+    report = FolderReport(skipped=skipped, system_files=[] if system_files is None else system_files)
     for image in images:
         outcome: Verdict | Rejected
         try:

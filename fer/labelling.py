@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -187,6 +187,7 @@ class PhotoBatch:
 
     images: list[LabelledPhoto]
     rejected: list[Rejected]
+    system_files: list[str] = field(default_factory=list)  # left out of archives without a message each
 
     def table(self) -> pd.DataFrame:
         """One row per face, per photo without a face, and per file that was skipped (status
@@ -205,12 +206,13 @@ def label_uploads(
 
     Memory is bounded by design, not by the batch: one photo is decoded at a time and only what
     the page shows is kept (rows, 48x48 face crops, and annotated previews of the first
-    ``previews`` photos for the gallery).
+    ``previews`` photos for the gallery). Each photo keeps its position among the uploads
+    (``LabelledPhoto.index``): two uploads of one name stay two photos.
     """
     total = count_uploads(files)
     batch = PhotoBatch([], [])
     done = 0
-    for index, item in enumerate(expand_uploads(files)):
+    for index, item in enumerate(expand_uploads(files, batch.system_files)):
         if isinstance(item, Rejected):
             batch.rejected.append(item)
             continue

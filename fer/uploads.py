@@ -2,13 +2,20 @@
 
 Archives are read defensively: members with absolute or ``..`` paths, nested archives, too many
 members, or too many bytes once uncompressed are refused with a reason, per member where that is
-possible and for the whole archive where it is not. Nothing is extracted to disk.
+possible and for the whole archive where it is not. A member is never inflated past the size its
+header declares, whatever its compression, so a small zip cannot buy a large allocation. Nothing
+is extracted to disk.
+
+Every reader of a path inside an archive or under a folder goes through ``member_path`` and
+``is_system_file``: one rule for separators, ``..``, absolute paths and desktop metadata.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -19,6 +26,11 @@ ARCHIVE_SUFFIXES = frozenset({".zip"})
 MAX_MEMBERS = 2000
 MAX_UNCOMPRESSED_BYTES = 1 << 30  # 1 GiB of pictures is plenty for one batch
 MAX_MEMBER_BYTES = 64 << 20  # one photo
+
+# What Finder, Explorer and friends leave beside the files a person meant to zip: never images.
+SYSTEM_FOLDERS = frozenset({"__macosx"})
+SYSTEM_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -37,13 +49,41 @@ class Rejected:
     reason: str
 
 
-def expand_uploads(files: Iterable[tuple[str, bytes]]) -> Iterator[Upload | Rejected]:
+def member_path(raw: str) -> PurePosixPath | None:
+    """A path inside an archive (or under a folder) as every reader here reads it: ``\\`` is a
+    separator (PowerShell's ``Compress-Archive`` writes it), empty and ``.`` parts are dropped.
+    None where the path is absolute (``/x``, ``C:x``) or climbs out with ``..``."""
+    text = raw.replace("\\", "/")
+    if text.startswith("/") or _DRIVE.match(text):
+        return None
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        return None
+    return PurePosixPath(*parts)
+
+
+def is_system_file(path: PurePosixPath) -> bool:
+    """macOS and Windows metadata (``__MACOSX/``, ``._name`` twins, ``.DS_Store``, ``Thumbs.db``,
+    ``desktop.ini``): skipped without a message, since nobody put them there on purpose."""
+    return (any(part.lower() in SYSTEM_FOLDERS for part in path.parts[:-1])
+            or path.name.startswith("._") or path.name.lower() in SYSTEM_NAMES)
+
+
+def system_files_line(names: list[str]) -> str | None:
+    """The one line that says how many system files were skipped; None where there were none."""
+    if not names:
+        return None
+    return f"{len(names)} macOS/Windows system file(s) skipped (__MACOSX/, ._*, .DS_Store, Thumbs.db, desktop.ini)"
+
+
+def expand_uploads(files: Iterable[tuple[str, bytes]], system_files: list[str] | None = None
+                   ) -> Iterator[Upload | Rejected]:
     """Images pass through; each archive yields its image members (or the reasons it cannot), one
-    member read at a time: a consumer that drops each before the next holds one photo's bytes."""
+    member read at a time: a consumer that drops each before the next holds one photo's bytes.
+    System files inside archives are left out, their names appended to ``system_files``."""
     for name, data in files:
-        suffix = PurePosixPath(name).suffix.lower()
-        if suffix in ARCHIVE_SUFFIXES:
-            yield from read_archive(name, data)
+        if PurePosixPath(name).suffix.lower() in ARCHIVE_SUFFIXES:
+            yield from read_archive(name, data, system_files)
         else:
             yield Upload(name, data)
 
@@ -66,7 +106,7 @@ def count_uploads(files: Iterable[tuple[str, bytes]]) -> int:
     return count
 
 
-def read_archive(name: str, data: bytes) -> Iterator[Upload | Rejected]:
+def read_archive(name: str, data: bytes, system_files: list[str] | None = None) -> Iterator[Upload | Rejected]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -77,12 +117,22 @@ def read_archive(name: str, data: bytes) -> Iterator[Upload | Rejected]:
         if isinstance(members, Rejected):
             yield members
             return
+        budget = MAX_UNCOMPRESSED_BYTES  # of bytes actually read, not of what the headers say
         for member in members:
-            yield _read_member(archive, name, member)
+            path = member_path(member.filename)
+            if path is not None and is_system_file(path):
+                if system_files is not None:
+                    system_files.append(f"{name}/{path}")
+                continue
+            item = _read_member(archive, name, member, budget)
+            if isinstance(item, Upload):
+                budget -= len(item.data)
+            yield item
 
 
 def _archive_members(name: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | Rejected:
-    """The archive's files, or why the whole archive is refused."""
+    """The archive's files, or why the whole archive is refused (from the headers: a fast answer
+    for an honest archive; a lying one is caught member by member as it is read)."""
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > MAX_MEMBERS:
         return Rejected(name, f"{len(members)} files in the archive, more than the {MAX_MEMBERS} allowed")
@@ -93,10 +143,13 @@ def _archive_members(name: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInf
 
 
 def _member_problem(member: zipfile.ZipInfo) -> str | None:
-    """Why a member is not read, from its header alone; None where it will be."""
-    path = PurePosixPath(member.filename.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts:
+    """Why a member is not read, from its header alone; None where it will be. System files are
+    a problem too (they are never read), but a silent one: ``read_archive`` leaves them out."""
+    path = member_path(member.filename)
+    if path is None:
         return "unsafe path inside the archive (absolute or '..')"
+    if is_system_file(path):
+        return "a macOS/Windows system file"
     suffix = path.suffix.lower()
     if suffix in ARCHIVE_SUFFIXES:
         return "archives inside archives are not opened"
@@ -107,16 +160,22 @@ def _member_problem(member: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.ZipInfo) -> Upload | Rejected:
-    display = f"{archive_name}/{member.filename}"
+def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.ZipInfo, budget: int) -> Upload | Rejected:
+    path = member_path(member.filename)
+    display = f"{archive_name}/{path if path is not None else member.filename}"
     problem = _member_problem(member)
     if problem is not None:
         return Rejected(display, problem)
+    if member.file_size > budget:
+        return Rejected(display, f"the archive's images pass {MAX_UNCOMPRESSED_BYTES >> 20} MiB once read: "
+                                 "the rest are not read")
     try:
-        # zipfile stops at the size the header declares (checked against MAX_MEMBER_BYTES above) and
-        # checks the CRC there: a member that holds more than its header says fails that check.
         with archive.open(member) as f:
-            payload = f.read()
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+            # A bounded read bounds the inflation too (tests/test_uploads.py measures a member that
+            # declares 100 bytes and inflates to 64 MiB); a plain read() inflates it all first.
+            payload = f.read(member.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
         return Rejected(display, f"could not be extracted ({exc})")
+    if len(payload) > member.file_size:
+        return Rejected(display, f"holds more than the {member.file_size} bytes its header declares")
     return Upload(display, payload)

@@ -157,6 +157,10 @@ def test_label_onto_an_existing_out_says_it_appends_and_overwrite_starts_afresh(
     assert main(["label", str(media / "portrait.jpg"), "--out", str(out), "--overwrite"]) == 0
     assert "appending" not in capsys.readouterr().out
     assert [Path(f).name for f in pd.read_csv(out).file] == ["portrait.jpg"]
+    # A typo in --model is refused before the old results go.
+    with pytest.raises(SystemExit, match="no model at"):
+        main(["label", str(media / "justin.jpg"), "--out", str(out), "--overwrite", "--model", str(tmp_path / "typo.tflite")])
+    assert [Path(f).name for f in pd.read_csv(out).file] == ["portrait.jpg"]
 
 
 def test_label_crops_reads_each_image_whole(media: Path, tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +42,22 @@ def test_folder_names_map_to_the_seven_emotions_in_any_case() -> None:
 
 
 @pytest.fixture(scope="module")
-def labelled_set(sfew: Path, media: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real film crops under synonym folders, a contempt folder, a corrupt file and a faceless photo
-    (copied to a temporary folder for the test's life only)."""
-    root = tmp_path_factory.mktemp("labelled")
-    for source, folder in (("angry", "Anger"), ("happy", "happiness"), ("surprise", "SURPRISE")):
-        (root / folder).mkdir()
-        for path in sorted((sfew / source).glob("*.png"))[:3]:
-            shutil.copy(path, root / folder / path.name)
-    (root / "contempt").mkdir()
-    shutil.copy(min((sfew / "neutral").glob("*.png")), root / "contempt" / "x.png")
-    (root / "neutral").mkdir()
-    shutil.copy(media / "no-faces.jpg", root / "neutral" / "street.jpg")
-    (root / "neutral" / "broken.jpg").write_bytes(b"not a jpeg")
-    return root
+def labelled_set(sfew: Path, media: Path) -> Iterator[Path]:
+    """Real film crops under synonym folders, a contempt folder, a corrupt file and a faceless photo.
+    The crops are linked, not copied (read in place: research-only licence), in a temporary folder
+    deleted after the module's tests."""
+    with tempfile.TemporaryDirectory(prefix="fer-labelled-") as tmp:
+        root = Path(tmp)
+        for source, folder in (("angry", "Anger"), ("happy", "happiness"), ("surprise", "SURPRISE")):
+            (root / folder).mkdir()
+            for path in sorted((sfew / source).glob("*.png"))[:3]:
+                (root / folder / path.name).symlink_to(path)
+        (root / "contempt").mkdir()
+        (root / "contempt" / "x.png").symlink_to(min((sfew / "neutral").glob("*.png")))
+        (root / "neutral").mkdir()
+        (root / "neutral" / "street.jpg").symlink_to(media / "no-faces.jpg")
+        (root / "neutral" / "broken.jpg").write_bytes(b"not a jpeg")
+        yield root
 
 
 def _report(root: Path, pipeline: EmotionPipeline) -> tuple[dict, list[Rejected]]:
@@ -124,3 +127,52 @@ def test_evaluate_images_writes_the_report(labelled_set: Path, tmp_path: Path, c
 def test_evaluate_images_needs_a_folder(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="not a folder"):
         main(["evaluate", "--images", str(tmp_path / "missing")])
+
+
+def _zipped(root: Path, name: str, separator: str = "/", finder: bool = False) -> bytes:
+    """``root``'s emotion folders as a desktop zips them: PowerShell's backslashes, or Finder's
+    ``__MACOSX/`` twins and ``.DS_Store`` files beside every image."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            archive.writestr(separator.join((name, *path.relative_to(root).parts)), path.read_bytes())
+            if finder:
+                parent, _, leaf = f"{name}/{path.relative_to(root).as_posix()}".rpartition("/")
+                archive.writestr(f"__MACOSX/{parent}/._{leaf}", b"\0\5\26\7 apple double")
+        if finder:
+            for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+                archive.writestr(f"{name}/{folder.name}/.DS_Store", b"\0\0\0\1Bud1")
+    return buffer.getvalue()
+
+
+def test_windows_and_finder_zips_give_the_plain_zips_report(labelled_set: Path,
+                                                            shipped_classifier: EmotionClassifier) -> None:
+    pipeline = EmotionPipeline(make_detector(), shipped_classifier, crops=True)
+    summaries, system = {}, {}
+    for kind, data in (("plain", _zipped(labelled_set, "faces")), ("windows", _zipped(labelled_set, "faces", "\\")),
+                       ("finder", _zipped(labelled_set, "faces", finder=True))):
+        skipped: list[Rejected] = []
+        system[kind] = []
+        report = check_images(zip_images(f"{kind}.zip", data, skipped, system[kind]), pipeline, skipped)
+        summary = report.summary()
+        summaries[kind] = {k: summary[k] for k in ("accuracy", "images", "confusion_matrix", "per_class")}
+        summaries[kind]["skipped"] = sorted(r.name.split("/", 1)[1] for r in skipped)
+    assert summaries["plain"]["images"] == 10
+    assert summaries["windows"] == summaries["plain"] == summaries["finder"]
+    files, folders = 12, 5  # 9 crops, contempt/x.png, street.jpg, broken.jpg in five folders
+    assert system["plain"] == system["windows"] == [] and len(system["finder"]) == files + folders
+
+
+def test_an_unreadable_file_in_a_folder_is_a_skip_row(labelled_set: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "street.jpg":
+            raise PermissionError(13, "Permission denied")
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    skipped: list[Rejected] = []
+    names = [image.name for image in directory_images(labelled_set, skipped)]
+    assert "neutral/street.jpg" not in names and len(names) == 10
+    assert Rejected("neutral/street.jpg", "could not be read (Permission denied)") in skipped

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 import zipfile
+import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fer import uploads
-from fer.uploads import Rejected, Upload, expand_uploads
+from fer.uploads import Rejected, Upload, expand_uploads, member_path
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -77,7 +81,44 @@ def test_a_member_larger_than_its_header_says_is_refused() -> None:
     # The central directory's uncompressed size (offset 24) says 10 bytes; 1000 are stored.
     liar = _patch_central_directory(honest, 24, (10).to_bytes(4, "little"))
     (item,) = expand_uploads([("set.zip", liar)])
-    assert item == Rejected("set.zip/liar.jpg", "could not be extracted (Bad CRC-32 for file 'liar.jpg')")
+    assert isinstance(item, Rejected) and item.name == "set.zip/liar.jpg"
+
+
+def _lying_deflate_zip(declared: int, inflated: int) -> bytes:
+    """One deflated member, ``inflated`` bytes of zeros, whose headers declare ``declared``."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate, as zip stores it
+    block = bytes(1 << 20)
+    stream = b"".join(compressor.compress(block) for _ in range(inflated >> 20)) + compressor.flush()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("small.jpg", b"x" * declared)  # a real member of the declared size...
+    honest = buffer.getvalue()
+    info = zipfile.ZipFile(io.BytesIO(honest)).infolist()[0]
+    start = info.header_offset + 30 + len(info.filename.encode())
+    # ...whose data is swapped for the big stream, with every compressed-size field made to match.
+    body = honest[:start] + stream + honest[start + info.compress_size:]
+    size = len(stream).to_bytes(4, "little")
+    body = body[:info.header_offset + 18] + size + body[info.header_offset + 22:]  # local header
+    central = body.index(b"PK\x01\x02")
+    body = body[:central + 20] + size + body[central + 24:]
+    end = body.index(b"PK\x05\x06")
+    offset = (central).to_bytes(4, "little")
+    return body[:end + 16] + offset + body[end + 20:]
+
+
+def test_a_deflated_member_that_lies_about_its_size_is_refused_in_bounded_memory() -> None:
+    """300 KB of upload that inflates to 64 MiB behind a header that says 100 bytes: never inflated
+    past the declared size (an unbounded read holds all 64 MiB before the CRC check refuses it)."""
+    bomb = _lying_deflate_zip(declared=100, inflated=64 << 20)
+    assert len(bomb) < 300_000
+    tracemalloc.start()
+    try:
+        (item,) = expand_uploads([("bomb.zip", bomb)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(item, Rejected) and item.name == "bomb.zip/small.jpg"
+    assert peak < 4 << 20, f"peak {peak / 2**20:.1f} MiB while refusing a 100-byte member"
 
 
 def test_an_encrypted_member_is_refused_with_a_reason() -> None:
@@ -88,12 +129,71 @@ def test_an_encrypted_member_is_refused_with_a_reason() -> None:
 
 
 def test_a_backslash_path_out_of_the_archive_is_refused() -> None:
-    archive = make_zip({"..\\..\\evil.jpg": b"x", "ok\\fine.jpg": b"y"})
+    archive = make_zip({"..\\..\\evil.jpg": b"x", "ok\\fine.jpg": b"y", "C:\\x.jpg": b"z"})
     items = by_name(list(expand_uploads([("set.zip", archive)])))
     assert "unsafe path" in items["set.zip/..\\..\\evil.jpg"].reason
-    assert items["set.zip/ok\\fine.jpg"] == Upload("set.zip/ok\\fine.jpg", b"y")
+    assert "unsafe path" in items["set.zip/C:\\x.jpg"].reason
+    assert items["set.zip/ok/fine.jpg"] == Upload("set.zip/ok/fine.jpg", b"y")  # the one path rule
+
+
+def test_member_paths_follow_one_rule() -> None:
+    assert str(member_path("faces\\happy\\a.jpg")) == "faces/happy/a.jpg"
+    assert str(member_path("./faces//happy/./a.jpg")) == "faces/happy/a.jpg"
+    assert [member_path(p) for p in ("/etc/x.jpg", "a/../../x.jpg", "D:/x.jpg", "..\\x.jpg")] == [None] * 4
+
+
+def test_finder_and_windows_metadata_are_left_out_and_counted() -> None:
+    archive = make_zip({"faces/happy/a.jpg": b"a", "__MACOSX/faces/happy/._a.jpg": b"apple double",
+                        "faces/.DS_Store": b"d", "faces/happy/Thumbs.db": b"t", "faces/Desktop.ini": b"i",
+                        "faces/happy/._b.jpg": b"twin"})
+    system: list[str] = []
+    items = list(expand_uploads([("set.zip", archive)], system))
+    assert items == [Upload("set.zip/faces/happy/a.jpg", b"a")]
+    assert len(system) == 5
+    assert uploads.count_uploads([("set.zip", archive)]) == 1
+    assert uploads.system_files_line(system).startswith("5 macOS/Windows system file(s) skipped")
+    assert uploads.system_files_line([]) is None
 
 
 def test_count_uploads_counts_what_will_be_read_without_reading_it() -> None:
     archive = make_zip({"a.jpg": b"x", "b.png": b"y", "../c.jpg": b"z", "notes.txt": b"n"})
     assert uploads.count_uploads([("set.zip", archive), ("d.jpg", b"w"), ("bad.zip", b"nope")]) == 3
+
+
+@st.composite
+def damaged_zips(draw: st.DrawFn) -> bytes:
+    """A real zip (a PNG, a text file, a nested zip, deflated or stored) with some of its bytes
+    overwritten, cut short, or its size fields turned into lies."""
+    import cv2
+    import numpy as np
+
+    png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+    compression = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+    data = bytearray(make_zip({"a/happy/x.png": png, "b.txt": b"text" * 50, "n.zip": make_zip({"y.png": png})},
+                              compression))
+    for _ in range(draw(st.integers(0, 8))):
+        at = draw(st.integers(0, len(data) - 1))
+        data[at] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        data = data[:draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged_zips())
+def test_a_damaged_zip_gets_rows_or_a_message_and_nothing_escapes(data: bytes) -> None:
+    """Every item is an Upload or a Rejected with a reason; no exception escapes; nothing read is
+    larger than the per-image cap; the count a progress bar uses is never below what is read."""
+    from fer.imaging import ImageError, decode_image
+
+    items = list(expand_uploads([("fuzz.zip", data)]))
+    assert all(isinstance(i, Upload | Rejected) for i in items)
+    assert all(i.reason for i in items if isinstance(i, Rejected))
+    read = [i for i in items if isinstance(i, Upload)]
+    assert all(len(i.data) <= uploads.MAX_MEMBER_BYTES for i in read)
+    assert uploads.count_uploads([("fuzz.zip", data)]) >= len(read)
+    for item in read:  # what the pages do next: a decode that fails says why
+        try:
+            decode_image(item.data)
+        except ImageError as exc:
+            assert str(exc)
