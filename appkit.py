@@ -95,11 +95,6 @@ def read_report(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def blank_missing(table: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """The table as shown: a missing value (a skipped file's box, say) is an empty cell, not "None"."""
-    return table.style.format(na_rep="")
-
-
 def read_history() -> pd.DataFrame | None:
     path = MODELS_DIR / "history.csv"
     return pd.read_csv(path) if path.is_file() else None

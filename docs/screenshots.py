@@ -63,11 +63,15 @@ def videos(page: Page, url: str, media: Path) -> None:
 def training(page: Page, url: str, media: Path) -> None:
     page.goto(f"{url}/training")
     page.get_by_role("heading", name="Training metrics").wait_for(timeout=120_000)
+    # Plotly draws after the page settles on a busy machine: wait for the first chart's legend.
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot .legendtext')", timeout=120_000)
     settle(page, 3)
 
 
 SHOTS: dict[str, Callable[[Page, str, Path], None]] = {
     "home": home, "live": live, "photos": photos, "videos": videos, "training": training}
+# Taller where a page's first screen needs it: the training curves with the caption under them.
+HEIGHTS = {"training": 1300}
 
 
 def main() -> None:
@@ -82,6 +86,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=camera_args(y4m))
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for name in args.only:
+            page.set_viewport_size({"width": 1400, "height": HEIGHTS.get(name, 1000)})
             SHOTS[name](page, url, args.media)
             page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
         browser.close()

@@ -89,7 +89,7 @@ faces = table[table.status == "ok"]
 st.success(f"{len(batch.images)} image(s) labelled, {len(faces)} face(s) found.")
 if len(table):
     left, right = st.columns([3, 2])
-    left.dataframe(appkit.blank_missing(on_screen(table)), width="stretch", hide_index=True, column_config={
+    left.dataframe(on_screen(table), width="stretch", hide_index=True, placeholder="", column_config={
         "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="percent")})
     right.plotly_chart(charts.emotion_counts(faces["emotion"]), width="stretch")
 

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from fer import charts
+from fer import chain, charts
 from fer.folders import FolderReport, Verdict, check_images, zip_images
-from fer.uploads import Rejected, count_uploads
+from fer.uploads import Rejected, count_uploads, system_files_line
 
 appkit.require_navigation()
 
@@ -46,9 +46,49 @@ if thorough is not None:
         "The charts below are the default's."
     )
 
+CONFIGS_DIR = appkit.MODELS_DIR.parent / "configs"
+
+
+def shipped_section(history: pd.DataFrame, networks: list[chain.Network]) -> None:
+    """The runs the shipped model is made of, as stages, and what to read in them."""
+    st.plotly_chart(charts.shipped_curves(history, networks), width="stretch", key="shipped-curves")
+    names = [run.name for network in networks for run in network.runs]
+    kept = chain.kept_epochs(history).loc[lambda k: k.index.isin(names)]
+    votes = all(run.labels == chain.FERPLUS for network in networks for run in network.runs)
+    st.caption("Look at the gap between training and validation: at each run's kept epoch (★, its best on "
+               f"PublicTest) {chain.gap_at_kept(kept)}."
+               + (" Training loss sits higher as it is scored on augmented faces against the crowd's split votes."
+                  if votes else ""))
+
+
+def every_run_section(history: pd.DataFrame, networks: list[chain.Network]) -> None:
+    """Every run of the chain, as history.csv has it, and each run's recipe in configs/."""
+    runs = chain.every_run(history["member"].unique(), networks, CONFIGS_DIR)
+    kept = chain.kept_epochs(history)
+    st.plotly_chart(charts.training_curves(history, runs), width="stretch", key="every-run-curves")
+    st.caption("Each run on its chain's epochs, validated on its own labels (in the legend): where the labels "
+               "change, the curve steps, not the network. At ★, each run's kept epoch, the gap between training "
+               "and validation is how far it had fitted its training labels.")
+    st.dataframe(chain.runs_table(kept, runs), hide_index=True, width="stretch", placeholder="", column_config={
+        "training accuracy": st.column_config.NumberColumn(format="%.3f"),
+        "validation accuracy": st.column_config.NumberColumn(format="%.3f")})
+    recipes = [name for name in kept.index if chain.config_file(name, CONFIGS_DIR)]
+    pick = st.pills("A run's recipe in `configs/`", recipes, key="run-recipe")
+    path = chain.config_file(pick, CONFIGS_DIR) if pick else None
+    if path is not None:
+        st.caption(f"`configs/{path.relative_to(CONFIGS_DIR)}`")
+        st.code(path.read_text(), language="yaml")
+
+
 if history is not None:
-    st.plotly_chart(charts.training_curves(history), width="stretch")
-    st.caption("Training loss includes label smoothing and augmentation, so it sits above the validation loss.")
+    shipped = [n for n in chain.read_networks(appkit.MODELS_DIR / "config.yaml")
+               if "member" in history and history["member"].isin([r.name for r in n.runs]).any()]
+    if shipped:
+        shipped_section(history, shipped)
+        with st.expander(f"Every run of the chain that led to it ({history['member'].nunique()} runs)"):
+            every_run_section(history, shipped)
+    else:  # a model copied in without its config record: its history as it is
+        st.plotly_chart(charts.training_curves(history), width="stretch")
 
 
 def scores_section(scores: dict, key: str) -> None:
@@ -59,7 +99,8 @@ def scores_section(scores: dict, key: str) -> None:
     with right:
         st.plotly_chart(charts.per_class_scores(scores["per_class"]), width="stretch", key=f"{key}-per-class")
         table = pd.DataFrame(scores["per_class"]).T[["precision", "recall", "f1", "support"]]
-        st.dataframe(table.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}"}), width="stretch")
+        st.dataframe(table.style.format({"precision": "{:.3f}", "recall": "{:.3f}", "f1": "{:.3f}", "support": "{:,.0f}"}),
+                     width="stretch", placeholder="")
 
 
 label_sets = {"FER2013 labels (one annotator)": (test, "fer2013")}
@@ -91,7 +132,10 @@ if baselines:
     if plus is not None:
         cnn["ferplus_private_test_accuracy"] = plus["accuracy"]
     table.loc["CNN (ours)"] = pd.Series(cnn)
-    st.dataframe(table[columns], width="stretch", column_config={
+    # Numbers as numbers, the CNN's unmeasured fit time missing: shown as an empty cell, not "None".
+    numeric = [c for c in columns if c != "description"]
+    table[numeric] = table[numeric].apply(pd.to_numeric)
+    st.dataframe(table[columns], width="stretch", placeholder="", column_config={
         "ferplus_private_test_accuracy": st.column_config.NumberColumn("PrivateTest, FER+ majority", format="%.3f"),
         "private_test_accuracy": st.column_config.NumberColumn("PrivateTest accuracy", format="%.3f"),
         "private_test_macro_f1": st.column_config.NumberColumn("PrivateTest macro-F1", format="%.3f"),
@@ -121,7 +165,9 @@ def check_zip(name: str, data: bytes, crops: bool) -> FolderReport:
         bar.progress(min(1.0, done / total), text=f"{done}/{total}: {outcome.name}")
 
     skipped: list[Rejected] = []
-    report = check_images(zip_images(name, data, skipped), appkit.pipeline(crops=crops), skipped, on_image=progress)
+    system_files: list[str] = []
+    report = check_images(zip_images(name, data, skipped, system_files), appkit.pipeline(crops=crops), skipped,
+                          on_image=progress, system_files=system_files)
     bar.empty()
     return report
 
@@ -141,6 +187,8 @@ if own is not None:
     report: FolderReport = st.session_state["own-report"]
     for item in report.skipped:
         st.warning(f"**{item.name}** was skipped: {item.reason}")
+    if (line := system_files_line(report.system_files)) is not None:
+        st.caption(line + ".")
     try:
         summary = report.summary()
     except ValueError as exc:

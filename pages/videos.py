@@ -40,7 +40,7 @@ if st.session_state.get("video-key") != key:
             st.error(f"**{uploaded.name}** could not be analysed: {exc}")
             # The download says so too, in the row `python -m fer label` writes for such a file.
             failed = rows_to_frame([LabelRow(uploaded.name, f"error: {exc}")])
-            st.dataframe(on_screen(failed), hide_index=True)
+            st.dataframe(on_screen(failed), hide_index=True, placeholder="")
             st.download_button("Download CSV", table_csv(failed), f"{Path(uploaded.name).stem}_faces.csv", "text/csv")
             st.stop()
         video_bytes = annotated.read_bytes()
