@@ -9,6 +9,9 @@ with `python -m fer label --thorough` (what the page does by default) for the wa
     python -m bench.bulk_photos --photos 300 --zips 2        # memory flat in the number of photos?
     python -m bench.bulk_photos --photos 150 --users 2       # two users at once
     python -m bench.bulk_photos --photos 150 --root /tmp/before   # another checkout (a git worktree)
+    python -m bench.bulk_photos --photos 150 --download      # then the annotated ZIP made and downloaded
+    python -m bench.bulk_photos --photos 1 --bomb 600 --no-cli   # plus a member that declares 100 bytes
+                                                                 # and inflates to 600 MB
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -63,6 +67,20 @@ def make_zips(photos: list[Path], zips: int, out: Path) -> list[Path]:
     return archives
 
 
+def add_bomb(archive: Path, inflated_mb: int) -> Path:
+    """A copy of ``archive`` that starts with a deflated member of ``inflated_mb`` MB of zeros whose
+    headers declare 100 bytes (what a hostile upload does to make a server inflate it)."""
+    from tests.test_uploads import _lying_deflate_zip
+
+    bombed = archive.with_name(f"{archive.stem}_bomb{inflated_mb}.zip")
+    bombed.write_bytes(_lying_deflate_zip(100, inflated_mb << 20))
+    # Appending keeps the lying member's directory entry as it was read.
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(bombed, "a", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    return bombed
+
+
 class MemorySampler(threading.Thread):
     """The server's resident memory every ``interval`` seconds, until stopped."""
 
@@ -85,7 +103,20 @@ class MemorySampler(threading.Thread):
         return self.samples
 
 
-def upload_in_browser(archives: list[Path], users: int, root: Path, timeout_s: float) -> dict:
+def download_in_browser(page, url: str, timeout_s: float) -> dict:  # page: playwright's Page
+    """Click "Make the annotated images (ZIP)", then fetch the link it offers as a browser would."""
+    start = time.monotonic()
+    page.get_by_text("Make the annotated images (ZIP)").click()
+    link = page.get_by_role("link", name="Download annotated images (ZIP)")
+    link.wait_for(timeout=timeout_s * 1000)
+    made = time.monotonic() - start
+    with urllib.request.urlopen(url + link.get_attribute("href"), timeout=timeout_s) as response:
+        size = sum(len(chunk) for chunk in iter(lambda: response.read(1 << 20), b""))
+    return {"zip_made_s": round(made, 1), "zip_downloaded_mb": round(size / 1e6, 1),
+            "zip_total_s": round(time.monotonic() - start, 1)}
+
+
+def upload_in_browser(archives: list[Path], users: int, root: Path, timeout_s: float, download_zip: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
     with streamlit_process(root=root) as (url, server), sync_playwright() as p:
@@ -104,21 +135,31 @@ def upload_in_browser(archives: list[Path], users: int, root: Path, timeout_s: f
             for page in pages:  # each user's upload starts without waiting for the other's result
                 page.locator("input[type=file]").set_input_files([str(a) for a in archives])
             # The upload is in the server once the page shows its first photo's progress.
-            pages[0].get_by_text("1/", exact=False).first.wait_for(timeout=timeout_s * 1000)
+            # (A batch of one may be done before its progress was ever drawn.)
+            pages[0].get_by_text("1/", exact=False).or_(pages[0].get_by_text(DONE_TEXT)).first.wait_for(
+                timeout=timeout_s * 1000)
             uploaded_at = time.monotonic()
             walls = []
             for page in pages:
                 page.get_by_text(DONE_TEXT).wait_for(timeout=timeout_s * 1000)
                 walls.append(round(time.monotonic() - start, 1))
             said = [page.get_by_text(DONE_TEXT).inner_text() for page in pages]
+            said += [w.inner_text() for w in pages[0].locator("[data-testid=stAlert]").all()]
+            labelled_at = time.monotonic()
+            download = download_in_browser(pages[0], url, timeout_s) if download_zip else {}
             samples = sampler.stop()
         finally:
             browser.close()
         before = [m for m, t in zip(samples, sampler.times, strict=False) if t <= uploaded_at] or [idle]
+        labelling = [m for m, t in zip(samples, sampler.times, strict=False) if uploaded_at < t <= labelled_at] or [idle]
+        if download:
+            download["server_peak_while_downloading_mib"] = round(max(
+                [m for m, t in zip(samples, sampler.times, strict=False) if t > labelled_at] or [idle]), 1)
         return {"server_idle_rss_mib": round(idle, 1), "server_peak_rss_mib": round(max(samples), 1),
                 "server_peak_while_uploading_mib": round(max(before), 1),
+                "server_peak_while_labelling_mib": round(max(labelling), 1),
                 "server_peak_vmhwm_mib": round(status_mib(server.pid, "VmHWM"), 1),
-                "page_wall_s": walls, "page_says": said, "alive": server.poll() is None}
+                "page_wall_s": walls, "page_says": said, "alive": server.poll() is None, **download}
 
 
 def cli_wall(photos: Path, root: Path) -> float:
@@ -139,6 +180,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose app is served")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for the page's result")
     parser.add_argument("--no-cli", action="store_true", help="skip the `fer label --thorough` comparison")
+    parser.add_argument("--download", action="store_true", help="then make and download the annotated ZIP")
+    parser.add_argument("--bomb", type=int, metavar="MB", help="put in the zip a member that declares 100 bytes "
+                        "and inflates to MB megabytes")
     args = parser.parse_args()
 
     photos_dir = args.scratch / f"photos_{args.photos}"
@@ -146,9 +190,11 @@ def main() -> None:
     if len(photos) != args.photos:
         photos = make_photos(args.media, args.photos, photos_dir)
     archives = make_zips(photos, args.zips, args.scratch)
+    if args.bomb:
+        archives[0] = add_bomb(archives[0], args.bomb)
     result = {"photos": args.photos, "zips": args.zips, "users": args.users,
               "zip_mb": round(sum(a.stat().st_size for a in archives) / 1e6, 1), "root": str(args.root)}
-    result |= upload_in_browser(archives, args.users, args.root.resolve(), args.timeout)
+    result |= upload_in_browser(archives, args.users, args.root.resolve(), args.timeout, args.download)
     if not args.no_cli:
         result["cli_thorough_wall_s"] = cli_wall(photos_dir, args.root.resolve())
         result["page_over_cli"] = round(max(result["page_wall_s"]) / args.users / result["cli_thorough_wall_s"], 2)

@@ -24,9 +24,10 @@ def label_text(face: FacePrediction) -> str:
     return f"{prefix}{face.emotion} {face.confidence:.0%}"
 
 
-def annotate(rgb: np.ndarray, faces: list[FacePrediction]) -> np.ndarray:
-    """A copy of the RGB frame with every face boxed and labelled; line widths follow the frame size."""
-    out = rgb.copy()
+def annotate(rgb: np.ndarray, faces: list[FacePrediction], in_place: bool = False) -> np.ndarray:
+    """The RGB frame with every face boxed and labelled (a copy, or the frame itself drawn on with
+    ``in_place``); line widths follow the frame size."""
+    out = rgb if in_place else rgb.copy()
     thickness = max(1, round(max(rgb.shape[:2]) / 400))
     font_scale = max(0.4, max(rgb.shape[:2]) / 1400)
     for face in faces:

@@ -17,7 +17,7 @@ import pandas as pd
 from fer.annotate import annotate
 from fer.datasets import Split, stratified_split
 from fer.emotions import EMOTIONS
-from fer.imaging import decode_image, rgb_to_bgr
+from fer.imaging import decode_rgb_writable, rgb_to_bgr
 from fer.labelling import LabelledPhoto
 from fer.uploads import Upload, expand_uploads
 
@@ -51,8 +51,9 @@ def write_annotated_zip(photos: Sequence[LabelledPhoto], files: Sequence[tuple[s
             photo = wanted.get(index)
             if photo is None or not isinstance(item, Upload):
                 continue
-            annotated = annotate(decode_image(item.data), photo.faces)
-            ok, jpeg = cv2.imencode(".jpg", rgb_to_bgr(annotated), [cv2.IMWRITE_JPEG_QUALITY, 90])
+            # One full-size frame, drawn on and converted in place: the peak of one photo, not three.
+            annotated = rgb_to_bgr(annotate(decode_rgb_writable(item.data), photo.faces, in_place=True), in_place=True)
+            ok, jpeg = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, 90])
             del annotated
             if ok:
                 archive.writestr(_unique(f"{_safe_stem(photo.name)}_annotated.jpg", used), jpeg.tobytes())

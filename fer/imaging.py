@@ -51,6 +51,17 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             raise ImageError(f"corrupt or truncated image ({exc})") from None
 
 
+def decode_rgb_writable(data: bytes) -> np.ndarray:
+    """An image ``decode_image`` already accepted (so within its pixel limit), decoded again as a
+    writable RGB frame for drawing on and re-encoding at full size (the annotated download).
+    OpenCV's decoder holds one frame where Pillow's path holds three (its image, the RGB
+    conversion, the array); both turn the picture by its EXIF orientation (tests/test_imaging.py)."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:  # a format OpenCV's build does not read: Pillow's path, with its copy
+        return decode_image(data).copy()
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
+
+
 def _check_size(size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
@@ -63,8 +74,9 @@ def bgr_to_rgb(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def rgb_to_bgr(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+def rgb_to_bgr(rgb: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """OpenCV's channel order; ``in_place`` reuses a writable frame's memory (a 12 MP photo's 36 MB)."""
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=rgb if in_place else None)
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer.imaging import ImageError, crop_face, decode_image, eye_angle, to_model_input
+from fer.imaging import ImageError, crop_face, decode_image, decode_rgb_writable, eye_angle, rgb_to_bgr, to_model_input
 from fer.types import FaceBox, Framing
 
 
@@ -95,3 +95,29 @@ def test_alignment_levels_a_tilted_face() -> None:
 def test_model_input_follows_the_contract() -> None:
     batch = to_model_input([np.full((48, 48), 7, np.uint8)] * 3)
     assert batch.shape == (3, 48, 48, 1) and batch.dtype == np.float32 and batch.max() == 7.0
+
+
+def test_rgb_to_bgr_in_place_reuses_the_frame() -> None:
+    rgb = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    expected = rgb[..., ::-1].copy()
+    bgr = rgb_to_bgr(rgb, in_place=True)
+    assert np.shares_memory(bgr, rgb) and np.array_equal(bgr, expected)
+    assert not np.shares_memory(rgb_to_bgr(expected), expected)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_the_writable_decode_turns_the_picture_as_decode_image_does(fmt: str, orientation: int) -> None:
+    """The annotated download redraws boxes found on decode_image's frame: both decoders must agree
+    on the EXIF orientation, or the boxes land on the wrong part of the photo."""
+    from PIL import Image
+
+    ramp = (np.indices((60, 80)).sum(0) % 256).astype(np.uint8)
+    image = Image.fromarray(np.stack([ramp, 255 - ramp, np.full_like(ramp, 90)], -1))
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, exif=exif.tobytes(), **({} if fmt == "PNG" else {"quality": 95}))
+    reference, writable = decode_image(buffer.getvalue()), decode_rgb_writable(buffer.getvalue())
+    assert writable.flags.writeable and writable.shape == reference.shape
+    assert np.abs(writable.astype(int) - reference).mean() < 3
