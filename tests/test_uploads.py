@@ -4,6 +4,7 @@ import io
 import tracemalloc
 import zipfile
 import zlib
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,7 @@ def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
-def by_name(items: list[Upload | Rejected]) -> dict[str, Upload | Rejected]:
+def by_name(items: list[Upload | Rejected]) -> dict[str, Any]:
     return {item.name: item for item in items}
 
 
@@ -151,7 +152,7 @@ def test_finder_and_windows_metadata_are_left_out_and_counted() -> None:
     assert items == [Upload("set.zip/faces/happy/a.jpg", b"a")]
     assert len(system) == 5
     assert uploads.count_uploads([("set.zip", archive)]) == 1
-    assert uploads.system_files_line(system).startswith("5 macOS/Windows system file(s) skipped")
+    assert str(uploads.system_files_line(system)).startswith("5 macOS/Windows system file(s) skipped")
     assert uploads.system_files_line([]) is None
 
 
