@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,10 @@ MAX_MEMBER_BYTES = 64 << 20  # one photo
 SYSTEM_FOLDERS = frozenset({"__macosx"})
 SYSTEM_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# What zipfile raises on a damaged archive, besides BadZipFile (tests/test_uploads.py's fuzz test
+# found UnicodeDecodeError, a ValueError, for a name whose header claims UTF-8).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, IndexError, OverflowError, struct.error,
+              RuntimeError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def count_uploads(files: Iterable[tuple[str, bytes]]) -> int:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 members = _archive_members(name, archive)
-        except zipfile.BadZipFile:
+        except ZIP_ERRORS:
             continue
         if not isinstance(members, Rejected):
             count += sum(_member_problem(member) is None for member in members)
@@ -109,7 +114,7 @@ def count_uploads(files: Iterable[tuple[str, bytes]]) -> int:
 def read_archive(name: str, data: bytes, system_files: list[str] | None = None) -> Iterator[Upload | Rejected]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except ZIP_ERRORS:
         yield Rejected(name, "not a readable zip archive")
         return
     with archive:
@@ -133,7 +138,7 @@ def read_archive(name: str, data: bytes, system_files: list[str] | None = None) 
 def _archive_members(name: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | Rejected:
     """The archive's files, or why the whole archive is refused (from the headers: a fast answer
     for an honest archive; a lying one is caught member by member as it is read)."""
-    members = [m for m in archive.infolist() if not m.is_dir()]
+    members = [m for m in archive.infolist() if not m.filename.endswith("/")]  # is_dir() fails on an empty name
     if len(members) > MAX_MEMBERS:
         return Rejected(name, f"{len(members)} files in the archive, more than the {MAX_MEMBERS} allowed")
     total = sum(m.file_size for m in members)
@@ -174,7 +179,7 @@ def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.Zi
             # A bounded read bounds the inflation too (tests/test_uploads.py measures a member that
             # declares 100 bytes and inflates to 64 MiB); a plain read() inflates it all first.
             payload = f.read(member.file_size + 1)
-    except (zipfile.BadZipFile, zlib.error, OSError, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         return Rejected(display, f"could not be extracted ({exc})")
     if len(payload) > member.file_size:
         return Rejected(display, f"holds more than the {member.file_size} bytes its header declares")
