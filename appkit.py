@@ -5,6 +5,7 @@ Only Streamlit glue lives here; the work itself is in ``fer``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from fer.adapter import Adapter
 from fer.classifier import DEFAULT_MODEL, MODELS_DIR, EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS, make_detector
 from fer.malloc import keep_frames_unmapped
@@ -41,10 +43,71 @@ def classifier(thorough: bool = False) -> EmotionClassifier:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)  # each threshold value is an entry
-def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE, thorough: bool = False,
-             crops: bool = False) -> EmotionPipeline:
+def shared_pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE, thorough: bool = False,
+                    crops: bool = False) -> EmotionPipeline:
     """One pipeline per detector setting and process; the classifier inside is shared."""
     return EmotionPipeline(make_detector(detector, min_score), classifier(thorough), crops=crops)
+
+
+@st.cache_resource(show_spinner="Loading the model's embedding file…")
+def embedding_classifier() -> EmotionClassifier:
+    """The shipped model's embedding file (what adapters fit on and read with), loaded once per process."""
+    return EmotionClassifier.load(DEFAULT_MODEL, embeddings=True)
+
+
+def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SCORE, thorough: bool = False,
+             crops: bool = False) -> EmotionPipeline:
+    """The pipeline a page reads with: the shared one, or, while this tab uses an adapter, the same
+    detector in front of the embedding file reading with it (kept in the tab's state, never shared)."""
+    base = shared_pipeline(detector, min_score, thorough, crops)
+    adapter = active_adapter()
+    if adapter is None:
+        return base
+    key = (detector, min_score, thorough, crops, id(adapter))
+    adapted: dict = st.session_state.setdefault("adapted-pipelines", {})
+    if key not in adapted:
+        adapted.clear()  # one adapter at a time: the pipelines of an earlier one go
+        classifier = embedding_classifier().with_thorough(thorough).with_adapter(adapter)
+        adapted[key] = EmotionPipeline(base.detector, classifier, crops=crops)
+    return adapted[key]
+
+
+# --- your own adapter (fer.adapter), per browser tab --------------------------------------------
+
+ADAPTER_KEY = "adapter"
+
+
+def active_adapter() -> Adapter | None:
+    """The adapter this tab reads with (``use_adapter``), or None: the shipped model as it is."""
+    return st.session_state.get(ADAPTER_KEY)
+
+
+def use_adapter(adapter: Adapter | None) -> None:
+    """Read with ``adapter`` in this tab from now on (None: back to the shipped model); AdapterError
+    where it was fit on another model."""
+    if adapter is not None:
+        embedding_classifier().with_adapter(adapter)  # refuses another model's adapter, with why
+    st.session_state[ADAPTER_KEY] = adapter
+    st.session_state.pop("adapted-pipelines", None)
+
+
+def adapter_signature() -> str:
+    """What changes when the tab's adapter does: part of a page's cache key for its results."""
+    adapter = active_adapter()
+    return "" if adapter is None else hashlib.sha1(adapter.to_bytes()).hexdigest()
+
+
+def adapter_notice(key: str) -> None:
+    """One line saying the page reads with the tab's adapter, and the way back to the shipped model."""
+    adapter = active_adapter()
+    if adapter is None:
+        return
+    text, back = st.columns([5, 1], vertical_alignment="center")
+    text.info(f"Reading with your adapter, fit on {sum(adapter.faces.values())} faces on {adapter.fitted}: better on "
+              "faces like those, worse on others.", icon=":material/tune:")
+    if back.button("Back to the shipped model", key=f"{key}-no-adapter"):
+        use_adapter(None)
+        st.rerun()
 
 
 def detector_controls(key: str) -> tuple[str, float]:

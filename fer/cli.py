@@ -1,7 +1,7 @@
-"""The command line: ``python -m fer {label,train,unpack,evaluate,compare,export,baselines}``.
+"""The command line: ``python -m fer {label,adapt,train,unpack,evaluate,compare,export,baselines}``.
 
-``label`` serves: it runs the shipped LiteRT file and never imports TensorFlow. The other commands
-belong to the training half (``fer.training``), imported when they run.
+``label`` and ``adapt`` serve: they run the shipped LiteRT files and never import TensorFlow. The
+other commands belong to the training half (``fer.training``), imported when they run.
 """
 
 from __future__ import annotations
@@ -10,9 +10,14 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Self
 
 from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, RUNTIMES
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
+
+if TYPE_CHECKING:
+    from fer.adapting import Adaptation, Progress
+    from fer.pipeline import EmotionPipeline
 
 DEFAULT_OUT = Path("runs")
 ENGINES = ("local", "ray")
@@ -21,6 +26,8 @@ VOTES_HELP = ("FER+ ten-annotator votes for the FER2013 CSV, row for row (defaul
 CROPS_HELP = ("every image is one face crop (a labelled face collection): no detection, the whole image is read "
               "as the face; without it, an image where the detector finds no face is looked at once more on a "
               "wider canvas, which finds most face crops too")
+ADAPTER_HELP = ("read every face with this adapter, fit on your own labelled faces by `python -m fer adapt` for "
+                "the same model: better on faces like those, worse on faces unlike them (docs/model-card.md)")
 THOROUGH_HELP = ("average each face over ten views (the face, its four 2-pixel shifts, and the mirror image "
                  "of each): about ten times the classification time per face; the shipped model's scores "
                  "with it are in models/metrics_thorough.json")
@@ -58,10 +65,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a served .tflite file (default: the shipped one) or a .keras model, exported on loading")
     label.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
     label.add_argument("--crops", action="store_true", help=CROPS_HELP)
+    label.add_argument("--adapter", type=Path, metavar="FILE", help=ADAPTER_HELP)
     label.add_argument("--overwrite", action="store_true",
                        help="start --out afresh; without it, an existing --out is appended to and the files already "
                             "in it are skipped (to resume an interrupted run)")
     label.set_defaults(handler=_label)
+
+    adapt = commands.add_parser("adapt", help="fit an adapter on your own labelled faces, checked by a k-fold on "
+                                "faces it never saw, for label and evaluate --adapter")
+    adapt.add_argument("--images", required=True, type=Path, metavar="DIR",
+                       help="a folder of emotion folders, as evaluate --images reads it; at least 10 faces of each "
+                            "emotion you want it to learn")
+    adapt.add_argument("--out", required=True, type=Path, metavar="FILE", help="the adapter to write, e.g. my.adapter")
+    adapt.add_argument("--group", metavar="REGEX",
+                       help="faces that look alike (frames of one clip, photos of one person) stay in one fold: the "
+                            "group is the first capture group of REGEX searched in each file's name, e.g. '^([^_]+)_' "
+                            "for <Movie>_<clip>_<frame>.png (default: every face its own)")
+    adapt.add_argument("--crops", action="store_true", help=CROPS_HELP)
+    adapt.add_argument("--thorough", action="store_true", help="judge the k-fold, and choose the grid point, as "
+                       "thorough mode reads (ten views a face: about ten times the reading time)")
+    adapt.add_argument("--model", type=Path, default=DEFAULT_MODEL,
+                       help="the served file (default: the shipped one); its .embed.tflite file is read")
+    adapt.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS)
+    adapt.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE, help="detector threshold")
+    adapt.add_argument("--report", type=Path, metavar="FILE", help="also write the k-fold report here as JSON")
+    adapt.set_defaults(handler=_adapt)
 
     train = commands.add_parser("train", help="train the CNN on FER2013 (resumable)")
     train.add_argument("--data", required=True, type=Path, help="fer2013.csv(.gz) or image-folder root")
@@ -108,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--runtime", choices=RUNTIMES, default="keras",
                           help="score the probabilities this runtime serves (default: keras, the reference)")
     evaluate.add_argument("--thorough", action="store_true", help=THOROUGH_HELP)
+    evaluate.add_argument("--adapter", type=Path, metavar="FILE", help="(--images) " + ADAPTER_HELP)
     evaluate.add_argument("--votes", type=Path, help=VOTES_HELP + "; scores against the FER+ majority labels too")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -120,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--resamples", type=int, default=2000, help="bootstrap draws of PublicTest's faces")
     compare.set_defaults(handler=_compare)
 
-    export = commands.add_parser("export", help="write the served LiteRT file (int8 weights) from a .keras model")
+    export = commands.add_parser("export", help="write the served LiteRT file (int8 weights) from a .keras model, and "
+                                 "beside it the embedding file adapters read (.embed.tflite)")
     export.add_argument("--model", type=Path, default=CONTRACT_MODEL, help=f"the .keras model (default: {CONTRACT_MODEL.name})")
     export.add_argument("--out", type=Path, help="the LiteRT file (default: the model's name with .tflite)")
     export.set_defaults(handler=_export)
@@ -148,7 +178,7 @@ def _baselines(args: argparse.Namespace) -> int:
 
 def _label(args: argparse.Namespace) -> int:
     from fer.imaging import IMAGE_SUFFIXES
-    from fer.scale.results import labelled_files, remove_output
+    from fer.scale.results import labelled_files
     from fer.sources import MEDIA_SUFFIXES, exists, list_sources
 
     _check_label_options(args)
@@ -156,16 +186,15 @@ def _label(args: argparse.Namespace) -> int:
     files = list_sources(args.paths, IMAGE_SUFFIXES if args.engine == "ray" else MEDIA_SUFFIXES)
     if not files:
         raise SystemExit("no image or video files found in the given paths")
-    if args.out is not None and args.overwrite:
-        try:
-            remove_output(args.out)
-        except ValueError as exc:
-            raise SystemExit(str(exc)) from None
-    done = labelled_files(args.out) if args.out is not None else set()
+    # --overwrite: the old output goes only once the model has loaded (_start_afresh), so a typo in
+    # --model costs nothing.
+    done = labelled_files(args.out) if args.out is not None and not args.overwrite else set()
     todo = [f for f in files if f not in done]
-    if args.out is not None and exists(str(args.out)):
+    if args.out is not None and exists(str(args.out)) and not args.overwrite:
         print(f"appending to {args.out}: {len(files) - len(todo)} of {len(files)} file(s) already there skipped "
               "(--overwrite starts it afresh)")
+    if not args.model.is_file():
+        raise SystemExit(f"no model at {args.model} (the shipped one is {DEFAULT_MODEL})")
     failed = _label_on_ray(todo, args) if args.engine == "ray" else _label_locally(todo, args)
     if failed:
         print(f"{len(failed)} of {len(todo)} file(s) could not be labelled: {', '.join(failed)}", file=sys.stderr)
@@ -195,12 +224,12 @@ def _label_locally(files: list[str], args: argparse.Namespace) -> list[str]:
     from tqdm import tqdm
 
     from fer.labelling import BulkLabeller, rows_to_frame
-    from fer.pipeline import load_pipeline
     from fer.scale.results import append_local
 
     if not files:
         return []
-    pipeline = load_pipeline(args.detector, args.model, args.min_score, thorough=args.thorough, crops=args.crops)
+    pipeline = _served_pipeline(args, thorough=args.thorough, crops=args.crops)
+    _start_afresh(args)
     with tqdm(total=len(files), unit="file", disable=len(files) < 2) as bar, \
             tqdm(unit="frame", leave=False, disable=None) as frames:
 
@@ -223,6 +252,17 @@ def _label_locally(files: list[str], args: argparse.Namespace) -> list[str]:
     return sorted({row.file for row in rows if row.failed})
 
 
+def _start_afresh(args: argparse.Namespace) -> None:
+    """With --overwrite, delete the old output: called once the model is loaded, before any row."""
+    from fer.scale.results import remove_output
+
+    if args.out is not None and args.overwrite:
+        try:
+            remove_output(args.out)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+
+
 def _label_on_ray(files: list[str], args: argparse.Namespace) -> list[str]:
     """Label as a Ray Data job; the names of the files that failed."""
     from fer.sources import suffix
@@ -239,7 +279,9 @@ def _label_on_ray(files: list[str], args: argparse.Namespace) -> list[str]:
         raise SystemExit("--engine ray serves a LiteRT file: export the model first (`python -m fer export`)")
     from fer.scale.ray_engine import LabelSettings, RayJob, label_with_ray
 
-    settings = LabelSettings(args.model.read_bytes(), args.detector, args.min_score, args.thorough, args.crops)
+    model, adapter = _ray_model(args)
+    settings = LabelSettings(model, args.detector, args.min_score, args.thorough, args.crops, adapter)
+    _start_afresh(args)
     summary = label_with_ray(files, settings, args.out, RayJob(args.address, args.workers))
     print(f"wrote {summary.rows} rows for {summary.files} file(s) to {args.out}")
     return summary.failed
@@ -292,6 +334,8 @@ def _unpack(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     if args.images is not None:
         return _evaluate_images(args)
+    if args.adapter is not None:
+        raise SystemExit("--adapter goes with --images: an adapter is judged on faces like those it was fit on")
     import keras
 
     from fer.datasets import load_fer
@@ -318,13 +362,11 @@ def _evaluate_images(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fer.folders import check_images, directory_images, summary_table
-    from fer.pipeline import load_pipeline
     from fer.uploads import Rejected
 
     if not args.images.is_dir():
         raise SystemExit(f"--images names a folder of emotion folders: {args.images} is not a folder")
-    pipeline = load_pipeline(args.detector, args.model or DEFAULT_MODEL, args.min_score, thorough=args.thorough,
-                             crops=args.crops)
+    pipeline = _served_pipeline(args, thorough=args.thorough, crops=args.crops)
     skipped: list[Rejected] = []
     with tqdm(unit="image", disable=None) as bar:
         report = check_images(directory_images(args.images, skipped), pipeline, skipped, on_image=lambda _: bar.update())
@@ -333,12 +375,137 @@ def _evaluate_images(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     summary |= {"images_dir": str(args.images), "crops": args.crops, "thorough": args.thorough,
+                "adapter": None if args.adapter is None else str(args.adapter),
                 "detector": None if args.crops else args.detector, "predictions": report.rows()}
     print(summary_table(summary))
     if args.out is not None:
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0
+
+
+def _served_pipeline(args: argparse.Namespace, **options: bool) -> EmotionPipeline:
+    """The served pipeline of ``--model``, ``--detector``, ``--min-score`` and ``--adapter``; an
+    adapter that cannot be used exits with the reason."""
+    from fer.adapter import Adapter, AdapterError
+    from fer.pipeline import load_pipeline
+
+    try:
+        adapter = Adapter.load(args.adapter) if getattr(args, "adapter", None) is not None else None
+        return load_pipeline(args.detector, args.model or DEFAULT_MODEL, args.min_score, adapter=adapter, **options)
+    except AdapterError as exc:
+        raise SystemExit(f"--adapter: {exc}") from None
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def _ray_model(args: argparse.Namespace) -> tuple[bytes, bytes | None]:
+    """The model's bytes for Ray's workers and, with ``--adapter``, the adapter's: then the model is
+    the embedding file it reads, checked here so that a wrong adapter fails before the job starts."""
+    if args.adapter is None:
+        return args.model.read_bytes(), None
+    from fer.adapter import Adapter, AdapterError
+    from fer.classifier import EmotionClassifier, embedding_file
+
+    model = embedding_file(args.model)
+    if not model.is_file():
+        raise SystemExit(f"--adapter reads {model}, which is not there: `python -m fer export` writes it")
+    content, adapter = model.read_bytes(), args.adapter.read_bytes() if args.adapter.is_file() else b""
+    try:
+        EmotionClassifier.from_litert(content, source=str(model), adapter=Adapter.from_bytes(adapter, str(args.adapter)))
+    except AdapterError as exc:
+        raise SystemExit(f"--adapter: {exc}") from None
+    return content, adapter
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    """An adapter fit on a folder of emotion folders, its k-fold report printed."""
+    import json
+
+    from fer.adapting import AdaptError, adapt_images
+    from fer.folders import directory_images
+    from fer.uploads import Rejected
+
+    if not args.images.is_dir():
+        raise SystemExit(f"--images names a folder of emotion folders: {args.images} is not a folder")
+    pipeline = _served_pipeline(args, thorough=args.thorough, crops=args.crops, embeddings=True)
+    skipped: list[Rejected] = []
+    with _StageBar(_image_count(args.images)) as bar:
+        try:
+            adaptation = adapt_images(directory_images(args.images, skipped), pipeline, skipped, args.group,
+                                      on_progress=bar.show, total=bar.images)
+        except AdaptError as exc:
+            raise SystemExit(str(exc)) from None
+    _print_adaptation(adaptation, args.group)
+    adaptation.adapter.save(args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB): use it with `python -m fer label --adapter "
+          f"{args.out}` or `evaluate --images DIR --adapter {args.out}`")
+    if args.report is not None:
+        args.report.write_text(json.dumps(adaptation.report.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.report}")
+    return 0
+
+
+def _image_count(root: Path) -> int:
+    """The images in ``root``'s emotion folders, for the progress bar (before any is read)."""
+    from fer.folders import folder_emotion
+    from fer.imaging import IMAGE_SUFFIXES
+
+    return sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and folder_emotion(p.parent.name)
+               and p.is_file())
+
+
+class _StageBar:
+    """One tqdm bar for ``fer.adapting``'s progress: the images read, then the head fits."""
+
+    def __init__(self, images: int) -> None:
+        from tqdm import tqdm
+
+        self.images = images
+        self.bar = tqdm(total=images, unit="image", desc="reading", disable=None)
+        self.stage = "reading"
+
+    def show(self, progress: Progress) -> None:
+        if progress.stage != self.stage:
+            self.stage = progress.stage
+            self.bar.set_description(progress.stage)
+            self.bar.unit = "fit"
+            self.bar.reset(total=progress.total)
+        self.bar.update(progress.done - self.bar.n)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+def _print_adaptation(adaptation: Adaptation, group: str | None) -> None:
+    """The faces it had, the warnings, and the k-fold report before and after, as evaluate prints its own."""
+    from fer.adapting import BLENDS, REGULARISATION
+    from fer.folders import summary_table
+
+    report = adaptation.report
+    print("faces per emotion: " + ", ".join(f"{name} {n}" for name, n in report.faces.items())
+          + f" ({report.before['faces_not_found']} image(s) with no face found, which it cannot fit on)")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    grouped = f", each group of '{group}' in one fold ({report.groups} groups)" if report.groups else ""
+    print(f"\nBefore: the shipped model. {report.folds}-fold check{grouped}")
+    print(summary_table(report.before))
+    print("\nAfter: each face read by an adapter fit on the other folds, its grid point chosen by a k-fold inside "
+          "them (nested): what to expect on faces like these that it never saw")
+    print(summary_table({**report.after, "skipped": []}))
+    print("\nBalanced accuracy of each grid point, k-fold over all faces (C: regularisation, smaller is stronger; "
+          "w: the adapter's weight against the shipped model's)")
+    scores = {(p.regularisation, p.blend): p.balanced_accuracy for p in report.grid}
+    print("C \\ w   " + "".join(f"{w:>8g}" for w in BLENDS))
+    for c in REGULARISATION:
+        print(f"{c:<8g}" + "".join(f"{scores[c, w]:8.1%}" for w in BLENDS))
+    chosen = report.chosen
+    print(f"chosen: C={chosen.regularisation:g}, w={chosen.blend:g}, fit on all {sum(report.faces.values())} faces "
+          f"(its own k-fold figure, {chosen.balanced_accuracy:.1%}, is the best of the grid on these folds: "
+          "optimistic; the nested 'after' is the estimate)")
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -363,11 +530,14 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from fer.training.export import export_served
+    from fer.classifier import embedding_file
+    from fer.training.export import export_embedding, export_served
 
     out = args.out or args.model.with_suffix(".tflite")
     record = export_served(args.model, out)
     print(f"wrote {out} from {args.model} (sha256 {record['sha256'][:12]}…)")
+    export_embedding(args.model, embedding_file(out))
+    print(f"wrote {embedding_file(out)}, the same model giving each face's embedding too (what adapters read)")
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer.adapter import Adapter
 from fer.classifier import DEFAULT_MODEL, EmotionClassifier
 from fer.detection import (
     DEFAULT_DETECTOR,
@@ -44,18 +45,27 @@ class EmotionPipeline:
         self._retry_lock = threading.Lock()
 
     def analyse(self, rgb: np.ndarray) -> list[FacePrediction]:
+        boxes, crops = self.locate(rgb)
+        if not boxes:
+            return []
+        probabilities = self.classifier.predict(to_model_input(crops))
+        return [FacePrediction(box, p, crop=c) for box, p, c in zip(boxes, probabilities, crops, strict=True)]
+
+    def locate(self, rgb: np.ndarray) -> tuple[list[FaceBox], list[np.ndarray]]:
+        """The faces ``analyse`` reads in ``rgb``: their boxes and the 48x48 crops the model reads
+        (what ``fer.adapting`` fits on, found as every page and command finds them)."""
         if self.crops:
-            return self.classify_crop(rgb)
+            return self._whole(rgb)
         boxes = self.detector.detect(rgb)
         if boxes:
-            return self.classify(rgb, boxes)
+            return boxes, self._crops(rgb, boxes, self.detector.framing)
         retry = self.retry_detector()
         boxes = detect_padded(retry, rgb)
         if any(box.w >= FILLS_IMAGE * min(rgb.shape[:2]) for box in boxes):
             # The face fills the image: a face crop, tighter than the framing the model learnt, which
             # the image cannot give; its whole square is the nearest, as crops mode reads it.
-            return self.classify_crop(rgb)
-        return self.classify(rgb, boxes, retry.framing)
+            return self._whole(rgb)
+        return boxes, self._crops(rgb, boxes, retry.framing)
 
     def retry_detector(self) -> FaceDetector:
         """The detector of the second look (``fer.detection.RETRY_DETECTOR``), loaded on first need:
@@ -67,23 +77,27 @@ class EmotionPipeline:
 
     def classify_crop(self, rgb: np.ndarray) -> list[FacePrediction]:
         """The whole image read as one face: its centre square, as the model's input."""
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        box = FaceBox((w - side) // 2, (h - side) // 2, side, side)
-        crop = crop_whole(to_gray(rgb))
-        probabilities = self.classifier.predict(to_model_input([crop]))
-        return [FacePrediction(box, probabilities[0], crop=crop)]
+        boxes, crops = self._whole(rgb)
+        probabilities = self.classifier.predict(to_model_input(crops))
+        return [FacePrediction(boxes[0], probabilities[0], crop=crops[0])]
 
     def classify(self, rgb: np.ndarray, boxes: list[FaceBox], framing: Framing | None = None) -> list[FacePrediction]:
         """Classify the faces at ``boxes``, found in this frame or, between detections, in a recent
         one; ``framing``: that of the detector that found them, if not the pipeline's own."""
         if not boxes:
             return []
-        gray = to_gray(rgb)
-        framing = framing or self.detector.framing
-        crops = [crop_face(gray, box, framing, self.align) for box in boxes]
+        crops = self._crops(rgb, boxes, framing or self.detector.framing)
         probabilities = self.classifier.predict(to_model_input(crops))
         return [FacePrediction(box, p, crop=c) for box, p, c in zip(boxes, probabilities, crops, strict=True)]
+
+    def _whole(self, rgb: np.ndarray) -> tuple[list[FaceBox], list[np.ndarray]]:
+        h, w = rgb.shape[:2]
+        side = min(h, w)
+        return [FaceBox((w - side) // 2, (h - side) // 2, side, side)], [crop_whole(to_gray(rgb))]
+
+    def _crops(self, rgb: np.ndarray, boxes: list[FaceBox], framing: Framing) -> list[np.ndarray]:
+        gray = to_gray(rgb)
+        return [crop_face(gray, box, framing, self.align) for box in boxes]
 
 
 def load_pipeline(
@@ -94,8 +108,12 @@ def load_pipeline(
     thorough: bool = False,
     threads: int = 2,
     crops: bool = False,
+    adapter: Adapter | None = None,
+    embeddings: bool = False,
 ) -> EmotionPipeline:
     """The shipped model behind the named detector; call once and reuse. ``thorough``: see
-    ``EmotionClassifier``; ``threads``: each interpreter's; ``crops``: see ``EmotionPipeline``."""
-    classifier = EmotionClassifier.load(model, thorough, threads)
+    ``EmotionClassifier``; ``threads``: each interpreter's; ``crops``: see ``EmotionPipeline``;
+    ``adapter`` (``fer.adapter``): read every face with it; ``embeddings``: load the model's embedding
+    file, which ``fer.adapting`` fits on (an adapter loads it too)."""
+    classifier = EmotionClassifier.load(model, thorough, threads, adapter=adapter, embeddings=embeddings)
     return EmotionPipeline(make_detector(detector, min_score, threads), classifier, align, crops)

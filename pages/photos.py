@@ -39,14 +39,18 @@ def corrections_table(batch: PhotoBatch) -> pd.DataFrame:
 def offer_annotated_zip(batch: PhotoBatch, files: list[tuple[str, bytes]]) -> downloads.Offer:
     """The annotated photos written to a temporary file photo by photo, offered for one download."""
     bar = st.progress(0.0, text="Annotating…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Annotating: {done}/{total}")
+
     path = downloads.new_file(".zip")
     with path.open("wb") as out:
-        write_annotated_zip(batch.images, files, out,
-                            on_photo=lambda done, total: bar.progress(done / max(total, 1), text=f"{done}/{total}"))
+        write_annotated_zip(batch.images, files, out, on_photo=progress)
     bar.empty()
     return downloads.Offer(path, "annotated.zip", "application/zip")
 
 st.title("Bulk photos")
+appkit.adapter_notice("photos")
 max_mb = st.get_option("server.maxUploadSize")
 st.caption(f"Upload photos (JPEG, PNG, WebP, BMP) or .zip archives of them, up to {max_mb} MB per file. They are "
            "labelled one at a time in memory and not stored.")
@@ -62,7 +66,7 @@ if not uploaded:
 
 files = [(f.name, f.getvalue()) for f in uploaded]
 signature = hashlib.sha1(repr([(n, len(d), hashlib.sha1(d).hexdigest()) for n, d in files]
-                              + [detector, min_score, thorough, crops]).encode()).hexdigest()
+                              + [detector, min_score, thorough, crops, appkit.adapter_signature()]).encode()).hexdigest()
 if st.session_state.get("photos-signature") != signature:
     st.session_state.pop("photos-result", None)  # the last batch's results go before this one is labelled
     bar = st.progress(0.0, text="Labelling…")

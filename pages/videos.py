@@ -12,6 +12,7 @@ from fer.video import VideoError, analyse_video
 appkit.require_navigation()
 
 st.title("Videos")
+appkit.adapter_notice("videos")
 st.caption("Upload a video (mp4, mov, avi, webm). It is processed in a temporary file that is deleted afterwards.")
 detector, min_score = appkit.detector_controls("videos")
 thorough = appkit.thorough_control("videos", default=False)
@@ -21,7 +22,7 @@ if uploaded is None:
     st.info("Upload a video to follow every face's emotion over time.")
     st.stop()
 
-key = (uploaded.name, uploaded.size, detector, min_score, every, thorough)
+key = (uploaded.name, uploaded.size, detector, min_score, every, thorough, appkit.adapter_signature())
 if st.session_state.get("video-key") != key:
     bar = st.progress(0.0, text="Analysing…")
 

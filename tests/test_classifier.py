@@ -43,6 +43,7 @@ def test_missing_model_file_says_how_to_get_one(tmp_path) -> None:
         EmotionClassifier.load(tmp_path / "none.keras")
 
 
+@pytest.mark.slow
 def test_shipped_model_is_self_contained_and_honours_the_contract() -> None:
     from fer.classifier import CONTRACT_MODEL
 
@@ -79,6 +80,7 @@ def shipped_crops(media) -> np.ndarray:
     return to_model_input(crops)
 
 
+@pytest.mark.slow
 def test_shipped_model_under_litert_agrees_with_keras_on_real_faces(shipped_keras: keras.Model, media) -> None:
     crops = shipped_crops(media)
     litert_run = EmotionClassifier(LiteRTModel(litert_bytes(shipped_keras, int8_weights=False)))
@@ -118,6 +120,7 @@ def test_unknown_runtime_is_refused(tiny_model: keras.Model) -> None:
         served_predictor(tiny_model, "onnx")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_thorough_shipped_model_serves_its_ten_view_probabilities_on_real_faces(
     shipped_classifier: EmotionClassifier, shipped_keras: keras.Model, media
 ) -> None:
@@ -141,3 +144,69 @@ def test_served_ten_views_are_keras_ten_views(tiny_model: keras.Model) -> None:
     served = EmotionClassifier(LiteRTModel(litert_bytes(with_tta(tiny_model), int8_weights=False)), thorough=True)
     batch = np.random.default_rng(4).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
     np.testing.assert_allclose(served.predict(batch), with_shift_tta(tiny_model).predict_on_batch(batch), atol=1e-5)
+
+
+# Adapters (fer.adapter) read with the embedding file, models/emotion_cnn.embed.tflite.
+
+
+@pytest.fixture(scope="session")
+def embedding_classifier() -> EmotionClassifier:
+    return EmotionClassifier.load(DEFAULT_MODEL, embeddings=True)
+
+
+@pytest.mark.slow
+def test_without_an_adapter_the_embedding_file_serves_the_same_probabilities(
+    shipped_classifier: EmotionClassifier, embedding_classifier: EmotionClassifier, media
+) -> None:
+    crops = shipped_crops(media)
+    served = shipped_classifier.predict(crops)
+    np.testing.assert_array_equal(embedding_classifier.predict(crops), served)
+    np.testing.assert_array_equal(embedding_classifier.with_adapter(None).predict(crops), served)
+    features = embedding_classifier.features(crops)
+    assert features.embeddings.shape == (1, len(crops), 512) and features.embeddings.dtype == np.float32
+    np.testing.assert_array_equal(features.probabilities[0], served)
+    thorough = embedding_classifier.with_thorough(True)
+    assert thorough.features(crops).embeddings.shape == (10, len(crops), 512)
+    np.testing.assert_array_equal(thorough.predict(crops), shipped_classifier.with_thorough(True).predict(crops))
+
+
+@pytest.mark.slow
+def test_with_an_adapter_every_answer_is_the_adapted_one(embedding_classifier: EmotionClassifier, media) -> None:
+    from test_adapter import synthetic_adapter
+
+    assert embedding_classifier.embedder is not None
+    adapter = synthetic_adapter(embedding_classifier.embedder.sha256, size=512)
+    crops = shipped_crops(media)
+    adapted = embedding_classifier.with_adapter(adapter)
+    features = embedding_classifier.features(crops)
+    expected = adapter.apply(features.probabilities[0], features.embeddings[0])
+    np.testing.assert_array_equal(adapted.predict(crops), expected)
+    assert not np.allclose(expected, features.probabilities[0], atol=1e-2)
+    np.testing.assert_array_equal(adapted.predict(crops[:1]), expected[:1])  # one face, as the live page asks
+    views = adapted.with_thorough(True).features(crops)
+    np.testing.assert_allclose(adapted.with_thorough(True).predict(crops),
+                               np.mean([adapter.apply(p, e) for p, e in zip(views.probabilities, views.embeddings,
+                                                                            strict=True)], axis=0), rtol=1e-6)
+    assert adapted.predict(crops[:0]).shape == (0, 7)
+
+
+def test_an_adapter_of_another_model_is_refused_on_loading(tmp_path, embedding_classifier: EmotionClassifier,
+                                                           shipped_classifier: EmotionClassifier) -> None:
+    from test_adapter import synthetic_adapter
+
+    from fer.adapter import AdapterError
+
+    stranger = synthetic_adapter("c" * 64, size=512)
+    with pytest.raises(AdapterError, match="fit with another model"):
+        EmotionClassifier.load(DEFAULT_MODEL, adapter=stranger)
+    with pytest.raises(AdapterError, match="another model"):
+        embedding_classifier.with_adapter(stranger)
+    assert embedding_classifier.embedder is not None
+    with pytest.raises(AdapterError, match="reads 16 numbers a face"):
+        embedding_classifier.with_adapter(synthetic_adapter(embedding_classifier.embedder.sha256, size=16))
+    with pytest.raises(ValueError, match="embedding file"):
+        shipped_classifier.with_adapter(stranger)  # the served file alone gives no embeddings
+    lonely = tmp_path / "lonely.tflite"
+    lonely.write_bytes(DEFAULT_MODEL.read_bytes())
+    with pytest.raises(FileNotFoundError, match="python -m fer export"):
+        EmotionClassifier.load(lonely, adapter=stranger)

@@ -52,6 +52,7 @@ def test_thorough_labelling_reads_the_same_photo_with_ten_views(media: Path, tmp
     assert thorough.confidence.iloc[0] != quick.confidence.iloc[0]
 
 
+@pytest.mark.slow
 def test_evaluate_recomputes_metrics(tmp_path: Path, tiny_model, capsys) -> None:
     from test_datasets import synthetic_rows, write_csv
 
@@ -130,6 +131,7 @@ def test_compare_reports_paired_differences_on_publictest_and_needs_the_votes(tm
     assert out.count("difference +0.00 points (standard error 0.00") == 2
 
 
+@pytest.mark.slow
 def test_train_prints_publictest_only_and_says_where_privatetest_is(tmp_path: Path, capsys) -> None:
     from test_datasets import synthetic_rows, write_csv
     from test_training import TINY
@@ -168,3 +170,64 @@ def test_label_crops_reads_each_image_whole(media: Path, tmp_path: Path) -> None
     assert main(["label", str(media / "couple.jpg"), "--crops", "--out", str(out)]) == 0
     (row,) = pd.read_csv(out).itertuples()
     assert row.status == "ok" and row.face == 0
+
+
+@pytest.fixture(scope="module")
+def small_labelled_set(sfew: Path):
+    """Six film crops each of four emotions, linked (read in place: research-only licence) in a
+    temporary folder deleted after the module's tests."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fer-adapt-") as tmp:
+        root = Path(tmp)
+        for emotion in ("angry", "happy", "sad", "neutral"):
+            (root / emotion).mkdir()
+            for path in sorted((sfew / emotion).glob("*.png"))[:6]:
+                (root / emotion / path.name).symlink_to(path)
+        yield root
+
+
+@pytest.mark.slow
+def test_adapt_writes_an_adapter_and_its_kfold_report_and_label_and_evaluate_read_with_it(
+    small_labelled_set: Path, media: Path, tmp_path: Path, capsys
+) -> None:
+    from fer.adapter import Adapter
+    from fer.classifier import DEFAULT_MODEL, embedding_file
+    from fer.metrics import file_sha256
+
+    adapter_path, report_path = tmp_path / "mine.adapter", tmp_path / "kfold.json"
+    assert main(["adapt", "--images", str(small_labelled_set), "--crops", "--out", str(adapter_path),
+                 "--report", str(report_path)]) == 0
+    said = capsys.readouterr()
+    assert "faces per emotion: angry 6, disgust 0, fear 0, happy 6, sad 6, surprise 0, neutral 6" in said.out
+    assert "Before: the shipped model. 5-fold check" in said.out and "After: each face read by an adapter" in said.out
+    assert said.out.count("24 images: accuracy") == 2 and "chosen: C=" in said.out
+    assert "too few faces to learn angry (6)" in said.err
+    adapter = Adapter.load(adapter_path)
+    assert adapter.model_sha256 == file_sha256(embedding_file(DEFAULT_MODEL))
+    report = json.loads(report_path.read_text())
+    assert report["after"]["images"] == 24 and adapter.report["after"] == {
+        k: v for k, v in report["after"].items() if k not in ("no_face", "skipped")}
+
+    assert main(["evaluate", "--images", str(small_labelled_set), "--crops", "--adapter", str(adapter_path),
+                 "--out", str(tmp_path / "eval.json")]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text())["adapter"] == str(adapter_path)
+    out = tmp_path / "faces.csv"
+    assert main(["label", str(media / "justin.jpg"), "--adapter", str(adapter_path), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 1
+
+
+def test_an_adapter_that_cannot_be_used_stops_label_and_evaluate_with_the_reason(media: Path, tmp_path: Path) -> None:
+    from test_adapter import synthetic_adapter
+
+    stranger, broken = tmp_path / "stranger.adapter", tmp_path / "broken.adapter"
+    synthetic_adapter("c" * 64, size=512).save(stranger)
+    broken.write_bytes(b"PK\x03\x04 not really")
+    for path, message in ((stranger, "fit with another model"), (broken, "truncated or corrupt"),
+                          (tmp_path / "none.adapter", "no adapter at")):
+        with pytest.raises(SystemExit, match=message):
+            main(["label", str(media / "justin.jpg"), "--adapter", str(path)])
+        with pytest.raises(SystemExit, match=message):
+            main(["evaluate", "--images", str(tmp_path), "--adapter", str(path)])
+    with pytest.raises(SystemExit, match="--adapter goes with --images"):
+        main(["evaluate", "--data", str(tmp_path / "fer.csv"), "--adapter", str(stranger)])

@@ -25,6 +25,7 @@ def test_served_file_records_the_keras_file_it_was_made_from() -> None:
         f"{DEFAULT_MODEL.name} was made from another {CONTRACT_MODEL.name}: run `python -m fer export`")
 
 
+@pytest.mark.slow
 def test_served_file_answers_as_a_fresh_export_on_real_faces(shipped_classifier: EmotionClassifier,
                                                               shipped_keras: keras.Model, media) -> None:
     from test_classifier import shipped_crops
@@ -60,6 +61,7 @@ def test_labelling_a_photo_leaves_tensorflow_and_keras_unimported(media: Path) -
     assert run.stdout.strip() == "loaded: []"
 
 
+@pytest.mark.slow
 def test_shipped_metrics_are_those_of_the_shipped_model_as_served(fer_csv: Path,
                                                                    shipped_classifier: EmotionClassifier) -> None:
     """models/metrics.json, which the Home and Training pages show, names the model it scored, and
@@ -92,3 +94,73 @@ def test_shipped_metrics_are_those_of_the_shipped_model_as_served(fer_csv: Path,
     assert shown["Accuracy, FER+ majority, PrivateTest"] == f"{recorded['ferplus']:.1%}"
     assert shown["Balanced accuracy, clear faces"] == f"{recorded['clear']:.1%}"
     assert shown["Accuracy, FER2013 PrivateTest"] == f"{recorded['fer2013']:.1%}"
+
+
+# The embedding file beside the served one: the same model, giving each face's embedding too.
+
+
+def test_embedding_file_records_the_keras_file_it_was_made_from() -> None:
+    from fer.classifier import embedding_file
+
+    record = source_record(embedding_file(DEFAULT_MODEL))
+    assert record is not None, f"{embedding_file(DEFAULT_MODEL)} has no source record: run `python -m fer export`"
+    assert record["sha256"] == sha256(CONTRACT_MODEL) == source_record(DEFAULT_MODEL)["sha256"], (  # type: ignore[index]
+        "the embedding file was made from another model than the served file: run `python -m fer export`")
+    assert record["outputs"] == ["probabilities", "embedding"] and record["weights"] == "int8"
+    for path in (DEFAULT_MODEL, embedding_file(DEFAULT_MODEL)):
+        assert path.stat().st_size < 20 * 1024**2, f"{path} is too large to track in git"
+
+
+def test_embedding_file_answers_bit_for_bit_as_the_served_file_on_real_faces(
+    shipped_classifier: EmotionClassifier, media: Path, sfew: Path
+) -> None:
+    from test_classifier import shipped_crops
+
+    from fer.classifier import embedding_file
+    from fer.imaging import crop_whole, decode_image, to_gray, to_model_input
+
+    films = [crop_whole(to_gray(decode_image(path.read_bytes())))
+             for folder in sorted(sfew.iterdir()) for path in sorted(folder.glob("*.png"))[:2]]
+    crops = np.concatenate([shipped_crops(media), to_model_input(films)])
+    embedding = LiteRTModel(embedding_file(DEFAULT_MODEL).read_bytes())
+    assert embedding.output_shapes == {"probabilities": (7,), "embedding": (512,)}
+    for batch in (crops, crops[:1]):
+        outputs = embedding.outputs(batch)
+        np.testing.assert_array_equal(outputs["probabilities"], shipped_classifier.predict(batch))
+        np.testing.assert_array_equal(embedding(batch), outputs["probabilities"])
+    assert (outputs["embedding"] >= 0).all()  # each network's last hidden layer is a ReLU's
+
+
+def test_embedding_model_reads_each_kind_of_shipped_model(tiny_model: keras.Model) -> None:
+    from conftest import TINY_ARCH
+
+    from fer.training.export import embedding_model
+    from fer.training.model import average, build_classifier, with_tta
+
+    keras.utils.set_random_seed(1)
+    built = build_classifier(TINY_ARCH)
+    other = keras.Model(built.inputs, built.output, name="other")  # an ensemble's members have names of their own
+    batch = np.random.default_rng(5).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+    hidden = keras.Model(tiny_model.inputs, tiny_model.get_layer("probabilities").input)
+    for model, size in ((tiny_model, 8), (average([tiny_model, other]), 16), (with_tta(tiny_model), 8),
+                        (with_tta(tiny_model, shifts=True), 8)):
+        outputs = embedding_model(model)(batch)
+        np.testing.assert_allclose(outputs["probabilities"], model(batch), atol=1e-6)
+        assert outputs["embedding"].shape == (3, size)
+    np.testing.assert_allclose(embedding_model(tiny_model)(batch)["embedding"], hidden(batch), atol=1e-6)
+    mirrored = (hidden(batch) + hidden(batch[:, :, ::-1])) / 2  # the flip TTA's embedding: both views' mean
+    np.testing.assert_allclose(embedding_model(with_tta(tiny_model))(batch)["embedding"], mirrored, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_export_writes_the_embedding_file_beside_the_served_one(tmp_path: Path, tiny_model: keras.Model) -> None:
+    from fer.cli import main
+
+    source = tmp_path / "tiny.keras"
+    tiny_model.save(source)
+    assert main(["export", "--model", str(source)]) == 0
+    embedding = EmotionClassifier.load(tmp_path / "tiny.tflite", embeddings=True)
+    assert embedding.embedder is not None and embedding.embedder.size == 8
+    assert source_record(tmp_path / "tiny.embed.tflite")["sha256"] == sha256(source)  # type: ignore[index]
+    batch = np.random.default_rng(6).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_array_equal(embedding.predict(batch), EmotionClassifier.load(tmp_path / "tiny.tflite").predict(batch))

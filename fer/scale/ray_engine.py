@@ -23,6 +23,7 @@ import pyarrow as pa
 import ray
 
 import fer
+from fer.adapter import Adapter
 from fer.classifier import EmotionClassifier
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, make_detector
 from fer.labelling import BulkLabeller
@@ -48,6 +49,9 @@ class LabelSettings:
     min_score: float = DEFAULT_MIN_SCORE
     thorough: bool = False
     crops: bool = False
+    # An adapter's file (fer.adapter), which travels as bytes too; then ``model`` is the embedding
+    # file it was fit with (``fer.classifier.embedding_file``).
+    adapter: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class LabelWorker:
 
     def __init__(self, settings: LabelSettings) -> None:
         cv2.setNumThreads(1)  # one CPU per worker: the pool, not the threads, fills the cores
-        classifier = EmotionClassifier.from_litert(settings.model, settings.thorough, threads=1)
+        adapter = None if settings.adapter is None else Adapter.from_bytes(settings.adapter)
+        classifier = EmotionClassifier.from_litert(settings.model, settings.thorough, threads=1, adapter=adapter)
         pipeline = EmotionPipeline(make_detector(settings.detector, settings.min_score, threads=1), classifier,
                                    crops=settings.crops)
         self.labeller = BulkLabeller(pipeline)  # the local engine's own code: the same rows

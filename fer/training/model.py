@@ -173,15 +173,27 @@ def with_tta(classifier: keras.Model, shifts: bool = False) -> keras.Model:
     plain ``keras.models.load_model`` on any backend.
     """
     inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="gray_0_255")
-    offsets = tta_offsets(shifts)
+    views = tta_view_batch(inputs, shifts)
+    # One batch of all views: one pass through the network instead of one per view.
+    probabilities = classifier(views)
+    outputs = keras.ops.mean(keras.ops.reshape(probabilities, (tta_views(shifts), -1, NUM_CLASSES)), axis=0)
+    return keras.Model(inputs, outputs, name=classifier.name + (_SHIFT_SUFFIX if shifts else _FLIP_SUFFIX))
+
+
+def tta_view_batch(inputs: keras.KerasTensor, shifts: bool) -> keras.KerasTensor:
+    """The views ``with_tta`` averages over, one batch after another in one tensor (views x N faces)."""
     s = TTA_SHIFT
     padded = keras.ops.pad(inputs, [[0, 0], [s, s], [s, s], [0, 0]], mode="reflect")
-    views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in offsets]
+    views = [padded[:, s + dy : s + dy + FACE_SIZE, s + dx : s + dx + FACE_SIZE, :] for dx, dy in tta_offsets(shifts)]
     views += [keras.ops.flip(view, axis=2) for view in views]
-    # One batch of all views: one pass through the network instead of one per view.
-    probabilities = classifier(keras.ops.concatenate(views, axis=0))
-    outputs = keras.ops.mean(keras.ops.reshape(probabilities, (len(views), -1, NUM_CLASSES)), axis=0)
-    return keras.Model(inputs, outputs, name=classifier.name + (_SHIFT_SUFFIX if shifts else _FLIP_SUFFIX))
+    return keras.ops.concatenate(views, axis=0)
+
+
+def tta_shifts(model: keras.Model) -> bool | None:
+    """Whether a ``with_tta`` wrapper averages the shifted views too; None where ``model`` is not one."""
+    if tta_network(model) is model:
+        return None
+    return model.name.endswith(_SHIFT_SUFFIX)
 
 
 def average(members: list[keras.Model], name: str = "fer_ensemble") -> keras.Model:
