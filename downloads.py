@@ -67,8 +67,9 @@ class Offer:
 
 
 def _discard(token: str) -> None:
-    with _lock:
-        pending = _pending.pop(token, None)
+    # No lock here: the collector may run this finalizer in a thread that holds ``_lock``, and a
+    # dict's pop is atomic on its own.
+    pending = _pending.pop(token, None)
     if pending is not None:
         pending.path.unlink(missing_ok=True)
 
@@ -82,13 +83,22 @@ def _sweep() -> None:
 
 
 async def serve(request: Request) -> Response:
-    """The offered file, streamed from disk once; deleted when the response is sent."""
+    """The offered file, streamed from disk once, whole; deleted when the response is sent. A HEAD
+    request (a link preview, a download manager's probe) leaves it offered."""
+    token = request.path_params["token"]
     with _lock:
-        pending = _pending.pop(request.path_params["token"], None)
-    if pending is None or not pending.path.is_file():
+        pending = _pending.get(token)
+        if pending is not None and request.method == "GET":
+            del _pending[token]
+    if pending is None or not pending.path.is_file() or time.monotonic() - pending.created > MAX_AGE_S:
         return PlainTextResponse("This download was served already or has expired: make it again on the page.",
                                  status_code=404)
-    return FileResponse(pending.path, media_type=pending.media_type, filename=pending.filename,
+    headers = {"Cache-Control": "no-store"}
+    if request.method == "HEAD":
+        return FileResponse(pending.path, media_type=pending.media_type, filename=pending.filename, headers=headers)
+    # One whole response: a range request would end the offer with part of the file.
+    request.scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"range"]
+    return FileResponse(pending.path, media_type=pending.media_type, filename=pending.filename, headers=headers,
                         background=BackgroundTask(pending.path.unlink, missing_ok=True))
 
 

@@ -100,10 +100,11 @@ def dataset_zip(faces: Sequence[LabelledFace], test_fraction: float = 0.2, seed:
 
 def _unique(name: str, used: set[str]) -> str:
     """``name``, or ``name (2)``, ``name (3)``… before its suffix, as desktops name a second copy."""
+    path = PurePosixPath(name)
+    stem, suffix = str(path.with_suffix("")), path.suffix
     candidate, n = name, 2
-    stem, dot, suffix = name.rpartition(".")
     while candidate in used:
-        candidate = f"{stem} ({n}){dot}{suffix}"
+        candidate = f"{stem} ({n}){suffix}"
         n += 1
     used.add(candidate)
     return candidate

@@ -13,6 +13,7 @@ Every reader of a path inside an archive or under a folder goes through ``member
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import struct
 import zipfile
@@ -34,8 +35,9 @@ SYSTEM_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 _DRIVE = re.compile(r"^[A-Za-z]:")
 # What zipfile raises on a damaged archive, besides BadZipFile (tests/test_uploads.py's fuzz test
 # found UnicodeDecodeError, a ValueError, for a name whose header claims UTF-8).
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, IndexError, OverflowError, struct.error,
-              RuntimeError, NotImplementedError)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError, IndexError, OverflowError,
+              struct.error, RuntimeError, NotImplementedError)
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -101,34 +103,48 @@ def count_uploads(files: Iterable[tuple[str, bytes]]) -> int:
         if PurePosixPath(name).suffix.lower() not in ARCHIVE_SUFFIXES:
             count += 1
             continue
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                members = _archive_members(name, archive)
-        except ZIP_ERRORS:
+        archive = open_archive(name, data)
+        if isinstance(archive, Rejected):
             continue
+        with archive:
+            members = _archive_members(name, archive)
         if not isinstance(members, Rejected):
             count += sum(_member_problem(member) is None for member in members)
     return count
 
 
-def read_archive(name: str, data: bytes, system_files: list[str] | None = None) -> Iterator[Upload | Rejected]:
+def open_archive(name: str, data: bytes) -> zipfile.ZipFile | Rejected:
+    """The archive, or why it is refused. Its end record's entry count is read first: zipfile builds
+    a record for every entry of the central directory before anyone can count them, and a 200 MB
+    upload can hold millions of empty ones."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        end = zipfile._EndRecData(io.BytesIO(data))  # type: ignore[attr-defined]  # stable since Python 2
+        if end is None:
+            return Rejected(name, "not a readable zip archive")
+        entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]
+        if entries > 2 * MAX_MEMBERS + 2:  # with room for a Finder zip's ._ twins and folders
+            return Rejected(name, f"{entries} entries in the archive, more than the {MAX_MEMBERS} files allowed")
+        return zipfile.ZipFile(io.BytesIO(data))
     except ZIP_ERRORS:
-        yield Rejected(name, "not a readable zip archive")
+        return Rejected(name, "not a readable zip archive")
+
+
+def read_archive(name: str, data: bytes, system_files: list[str] | None = None) -> Iterator[Upload | Rejected]:
+    archive = open_archive(name, data)
+    if isinstance(archive, Rejected):
+        yield archive
         return
     with archive:
         members = _archive_members(name, archive)
         if isinstance(members, Rejected):
             yield members
             return
+        if system_files is not None:
+            listed = {m.filename for m in members}
+            system_files += [f"{name}/{member_path(m.filename)}" for m in archive.infolist()
+                             if m.filename not in listed and not m.filename.endswith("/")]
         budget = MAX_UNCOMPRESSED_BYTES  # of bytes actually read, not of what the headers say
         for member in members:
-            path = member_path(member.filename)
-            if path is not None and is_system_file(path):
-                if system_files is not None:
-                    system_files.append(f"{name}/{path}")
-                continue
             item = _read_member(archive, name, member, budget)
             if isinstance(item, Upload):
                 budget -= len(item.data)
@@ -138,7 +154,9 @@ def read_archive(name: str, data: bytes, system_files: list[str] | None = None) 
 def _archive_members(name: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo] | Rejected:
     """The archive's files, or why the whole archive is refused (from the headers: a fast answer
     for an honest archive; a lying one is caught member by member as it is read)."""
-    members = [m for m in archive.infolist() if not m.filename.endswith("/")]  # is_dir() fails on an empty name
+    # is_dir() fails on an empty name; system files (a Finder zip's ._ twins) are not counted.
+    members = [m for m in archive.infolist() if not m.filename.endswith("/")
+               and not ((path := member_path(m.filename)) is not None and is_system_file(path))]
     if len(members) > MAX_MEMBERS:
         return Rejected(name, f"{len(members)} files in the archive, more than the {MAX_MEMBERS} allowed")
     total = sum(m.file_size for m in members)
@@ -148,13 +166,11 @@ def _archive_members(name: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInf
 
 
 def _member_problem(member: zipfile.ZipInfo) -> str | None:
-    """Why a member is not read, from its header alone; None where it will be. System files are
-    a problem too (they are never read), but a silent one: ``read_archive`` leaves them out."""
+    """Why a member is not read, from its header alone; None where it will be (system files never
+    get here: ``_archive_members`` leaves them out)."""
     path = member_path(member.filename)
     if path is None:
         return "unsafe path inside the archive (absolute or '..')"
-    if is_system_file(path):
-        return "a macOS/Windows system file"
     suffix = path.suffix.lower()
     if suffix in ARCHIVE_SUFFIXES:
         return "archives inside archives are not opened"
@@ -175,12 +191,26 @@ def _read_member(archive: zipfile.ZipFile, archive_name: str, member: zipfile.Zi
         return Rejected(display, f"the archive's images pass {MAX_UNCOMPRESSED_BYTES >> 20} MiB once read: "
                                  "the rest are not read")
     try:
-        with archive.open(member) as f:
-            # A bounded read bounds the inflation too (tests/test_uploads.py measures a member that
-            # declares 100 bytes and inflates to 64 MiB); a plain read() inflates it all first.
-            payload = f.read(member.file_size + 1)
+        payload = _read_bounded(archive, member)
     except ZIP_ERRORS as exc:
         return Rejected(display, f"could not be extracted ({exc})")
-    if len(payload) > member.file_size:
+    if payload is None:
         return Rejected(display, f"holds more than the {member.file_size} bytes its header declares")
     return Upload(display, payload)
+
+
+def _read_bounded(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytearray | None:
+    """The member's bytes, read in chunks into one buffer of its declared size + 1: a plain read()
+    inflates a lying member whole, and even a bounded read(n) holds several copies of n while it
+    joins its pieces (tests/test_uploads.py measures both). None where it holds more than declared."""
+    buffer = bytearray(member.file_size + 1)
+    view, filled = memoryview(buffer), 0
+    with archive.open(member) as f:
+        while filled <= member.file_size and (chunk := f.read(min(CHUNK, member.file_size + 1 - filled))):
+            view[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+    if filled > member.file_size:
+        return None
+    del view
+    del buffer[filled:]
+    return buffer

@@ -44,8 +44,12 @@ def offer_annotated_zip(batch: PhotoBatch, files: list[tuple[str, bytes]]) -> do
         bar.progress(done / max(total, 1), text=f"Annotating: {done}/{total}")
 
     path = downloads.new_file(".zip")
-    with path.open("wb") as out:
-        write_annotated_zip(batch.images, files, out, on_photo=progress)
+    try:
+        with path.open("wb") as out:
+            write_annotated_zip(batch.images, files, out, on_photo=progress)
+    except BaseException:  # a rerun interrupts the script with an exception too: no half file is left
+        path.unlink(missing_ok=True)
+        raise
     bar.empty()
     return downloads.Offer(path, "annotated.zip", "application/zip")
 

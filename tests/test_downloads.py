@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from pathlib import Path
 
 from starlette.applications import Starlette
 
 import downloads
 
 
-def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
-    """GET ``url`` from the route app.py mounts, through ASGI as the server calls it."""
+def fetch(url: str, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None
+          ) -> tuple[int, dict[str, str], bytes]:
+    """``url`` from the route app.py mounts, through ASGI as the server calls it."""
     app = Starlette(routes=downloads.routes())
-    scope = {"type": "http", "method": "GET", "path": url, "raw_path": url.encode(), "query_string": b"",
-             "headers": [], "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "root_path": ""}
+    scope = {"type": "http", "method": method, "path": url, "raw_path": url.encode(), "query_string": b"",
+             "headers": headers or [], "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80),
+             "root_path": ""}
     sent: list[dict] = []
     requests = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -57,5 +58,16 @@ def test_an_unfetched_offer_is_deleted_when_its_holder_goes() -> None:
     assert not path.exists() and fetch(url)[0] == 404
 
 
-def test_a_guessed_address_finds_nothing(tmp_path: Path) -> None:
+def test_a_guessed_address_finds_nothing() -> None:
     assert fetch(f"/{downloads.PREFIX}/not-a-token")[0] == 404
+
+
+def test_a_probe_or_a_range_request_does_not_spend_the_offer_on_part_of_the_file() -> None:
+    path = downloads.new_file(".zip")
+    path.write_bytes(bytes(range(256)) * 100)
+    offer = downloads.Offer(path, "a.zip")
+    status, headers, body = fetch(offer.url, "HEAD")
+    assert status == 200 and body == b"" and not offer.served and path.exists()
+    assert headers["cache-control"] == "no-store"
+    status, _, body = fetch(offer.url, headers=[(b"range", b"bytes=0-99")])
+    assert status == 200 and body == bytes(range(256)) * 100 and not path.exists()

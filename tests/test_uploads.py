@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import io
 import tracemalloc
 import zipfile
@@ -83,6 +84,7 @@ def test_a_member_larger_than_its_header_says_is_refused() -> None:
     liar = _patch_central_directory(honest, 24, (10).to_bytes(4, "little"))
     (item,) = expand_uploads([("set.zip", liar)])
     assert isinstance(item, Rejected) and item.name == "set.zip/liar.jpg"
+    assert "Bad CRC-32" in item.reason or "holds more than the 10 bytes" in item.reason
 
 
 def _lying_deflate_zip(declared: int, inflated: int) -> bytes:
@@ -120,6 +122,20 @@ def test_a_deflated_member_that_lies_about_its_size_is_refused_in_bounded_memory
         tracemalloc.stop()
     assert isinstance(item, Rejected) and item.name == "bomb.zip/small.jpg"
     assert peak < 4 << 20, f"peak {peak / 2**20:.1f} MiB while refusing a 100-byte member"
+
+
+def test_an_honest_member_is_held_once_while_it_is_read() -> None:
+    """A 32 MiB member (zeros: a few kB deflated) costs one copy of itself, not the three a bounded
+    read(n) holds while it joins its pieces."""
+    archive = make_zip({"big.bmp": bytes(32 << 20)})
+    tracemalloc.start()
+    try:
+        (item,) = expand_uploads([("set.zip", archive)])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(item, Upload) and len(item.data) == 32 << 20
+    assert peak < 36 << 20, f"peak {peak / 2**20:.0f} MiB for a 32 MiB member"
 
 
 def test_an_encrypted_member_is_refused_with_a_reason() -> None:
@@ -161,17 +177,23 @@ def test_count_uploads_counts_what_will_be_read_without_reading_it() -> None:
     assert uploads.count_uploads([("set.zip", archive), ("d.jpg", b"w"), ("bad.zip", b"nope")]) == 3
 
 
-@st.composite
-def damaged_zips(draw: st.DrawFn) -> bytes:
-    """A real zip (a PNG, a text file, a nested zip, deflated or stored) with some of its bytes
-    overwritten, cut short, or its size fields turned into lies."""
+@functools.cache
+def _sample_zip(compression: int) -> bytes:
+    """A real zip (a PNG, a text file, a nested zip), made once per compression: the fuzz cases
+    must be drawn from the same bytes each time Hypothesis replays them."""
     import cv2
     import numpy as np
 
     png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
-    compression = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
-    data = bytearray(make_zip({"a/happy/x.png": png, "b.txt": b"text" * 50, "n.zip": make_zip({"y.png": png})},
-                              compression))
+    return make_zip({"a/happy/x.png": png, "b.txt": b"text" * 50, "n.zip": make_zip({"y.png": png})}, compression)
+
+
+@st.composite
+def damaged_zips(draw: st.DrawFn) -> bytes:
+    """A real zip (stored, deflated, bzip2 or LZMA) with some of its bytes overwritten (size fields
+    among them), or cut short."""
+    compression = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]))
+    data = bytearray(_sample_zip(compression))
     for _ in range(draw(st.integers(0, 8))):
         at = draw(st.integers(0, len(data) - 1))
         data[at] = draw(st.integers(0, 255))
@@ -198,3 +220,13 @@ def test_a_damaged_zip_gets_rows_or_a_message_and_nothing_escapes(data: bytes) -
             decode_image(item.data)
         except ImageError as exc:
             assert str(exc)
+
+
+def test_a_central_directory_of_millions_of_entries_is_refused_from_its_end_record() -> None:
+    """zipfile builds a record per entry before they can be counted: the end record says how many."""
+    archive = bytearray(make_zip({"a.jpg": b"x"}))
+    end = archive.rindex(b"PK\x05\x06")
+    archive[end + 8:end + 12] = (60_000).to_bytes(2, "little") * 2  # entries on this disk, in all
+    assert list(expand_uploads([("many.zip", bytes(archive))])) == [
+        Rejected("many.zip", "60000 entries in the archive, more than the 2000 files allowed")]
+    assert uploads.count_uploads([("many.zip", bytes(archive))]) == 0
