@@ -40,7 +40,14 @@ def live(page: Page, url: str, media: Path) -> None:
     page.goto(f"{url}/live")
     settle(page)
     page.frame_locator("iframe[title*='streamlit_webrtc']").get_by_role("button", name="START").click()
-    page.wait_for_timeout(12_000)
+    # The page running steadily, not warming up: 20 s of frames processed (the camera sends 25 a
+    # second), then the 2-second window of "Processed frames/s" over steady frames only.
+    page.wait_for_function(
+        "() => { const m = [...document.querySelectorAll(\"[data-testid='stMetric']\")]"
+        ".find(e => e.textContent.includes('Frames processed'));"
+        " return m && Number(m.querySelector(\"[data-testid='stMetricValue']\").textContent) >= 500; }",
+        timeout=180_000)
+    page.wait_for_timeout(3_000)
 
 
 def photos(page: Page, url: str, media: Path) -> None:

@@ -46,7 +46,7 @@ class LabelledImage:
 
     name: str
     emotion: str
-    data: bytes
+    data: bytes | bytearray
 
 
 class _FolderSorter:

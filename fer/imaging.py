@@ -27,7 +27,7 @@ class ImageError(ValueError):
     """An input that is not a usable image; the message says why, for the user."""
 
 
-def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def decode_image(data: bytes | bytearray, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode image bytes to RGB uint8, applying EXIF orientation; raise ImageError if unusable."""
     if not data:
         raise ImageError("empty file (0 bytes)")
@@ -51,7 +51,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             raise ImageError(f"corrupt or truncated image ({exc})") from None
 
 
-def decode_rgb_writable(data: bytes) -> np.ndarray:
+def decode_rgb_writable(data: bytes | bytearray) -> np.ndarray:
     """An image ``decode_image`` already accepted (so within its pixel limit), decoded again as a
     writable RGB frame for drawing on and re-encoding at full size (the annotated download).
     OpenCV's decoder holds one frame where Pillow's path holds three (its image, the RGB

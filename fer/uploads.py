@@ -42,10 +42,11 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Upload:
-    """One file to label: its display name (``archive.zip/dir/photo.jpg`` for members) and bytes."""
+    """One file to label: its display name (``archive.zip/dir/photo.jpg`` for members) and bytes
+    (an archive member's are the buffer it was read into, not copied again)."""
 
     name: str
-    data: bytes
+    data: bytes | bytearray
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,21 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from fer import charts
 from fer.exports import table_csv
 from fer.live import LiveSession, session_summary
+from fer.tracking import ReadingPolicy
 
 appkit.require_navigation()
 
 STREAM_KEY = "live-camera"
 
 st.title("Live webcam")
+appkit.adapter_notice("live")
 st.caption("Frames are processed on this machine as they arrive and are never stored.")
 detector, min_score = appkit.detector_controls("live")
-smoothing = st.sidebar.slider("Smoothing", 0.0, 0.95, 0.6, 0.05, help="Weight of the past in each face's probabilities: higher is steadier, slower to change.")
+smoothing = st.sidebar.slider("Smoothing", 0.0, 0.95, 0.6, 0.05, help="Weight of the past in each face's probabilities over one frame of a 30 frames/s camera, however often the face is read: higher is steadier, slower to change.")
 detect_every = st.sidebar.slider("Detect faces every k frames", 1, 5, 1, help="Between detections the last boxes are reused and only classified: faster, and fine for faces that move slowly (docs/benchmarks.md measures both).")
+reading_rate = st.sidebar.select_slider("Emotion readings a second per face", [5, 10, 15, 30], 10, format_func=lambda r: "every frame" if r == 30 else str(r), help="Fewer readings leave more of the CPU to the video; smoothing works in seconds, so labels follow a change as fast (docs/benchmarks.md measures both).")
+reading = ReadingPolicy.per_second(reading_rate)
+st.sidebar.caption(reading.describe())
 min_confidence = st.sidebar.slider("Label confidence threshold", 0.0, 0.9, 0.0, 0.05, help="Hide faces whose top emotion is less likely than this.")
 
 # One LiveSession per stream: made when a stream starts, kept after it stops for the summary.
@@ -28,6 +33,7 @@ session: LiveSession = st.session_state["live-session"]
 session.pipeline = appkit.pipeline(detector, min_score)
 session.set_smoothing(smoothing)
 session.set_detect_every(detect_every)
+session.set_reading(reading)
 session.min_confidence = min_confidence
 
 
@@ -49,10 +55,11 @@ st.session_state["live-was-playing"] = context.state.playing
 @st.fragment(run_every=1.0)
 def live_charts() -> None:
     snapshot = session.snapshot()
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric("Processed frames/s", f"{snapshot.fps:.1f}")
-    c2.metric("Faces now", snapshot.faces_now)
-    c3.metric("Frames processed", snapshot.frames)
+    c2.metric("Emotion readings/s", f"{snapshot.readings_per_s:.1f}")
+    c3.metric("Faces now", snapshot.faces_now)
+    c4.metric("Frames processed", snapshot.frames)
     left, right = st.columns(2)
     left.plotly_chart(charts.distribution_bar(snapshot.distribution), width="stretch", key="live-distribution")
     right.plotly_chart(charts.live_timeline(snapshot.timeline), width="stretch", key="live-timeline")

@@ -10,8 +10,9 @@ import pytest
 
 from fer.classifier import EmotionClassifier
 from fer.detection import make_detector
-from fer.live import LiveSession, session_summary
+from fer.live import LiveSession, label_agreement, session_summary
 from fer.pipeline import EmotionPipeline
+from fer.tracking import ReadingPolicy
 from fer.video import iter_frames
 
 
@@ -95,3 +96,33 @@ def test_snapshots_are_safe_while_frames_are_processed(frames: list[np.ndarray],
         session.per_second_log()
     worker.join()
     assert not errors and session.snapshot().frames == 20
+
+
+@pytest.mark.slow
+def test_reading_less_shows_the_label_reading_every_frame_shows_on_real_faces(media: Path, shipped_classifier) -> None:
+    # All of test.mp4 (115 frames, 3.8 s as a 30 frames/s camera), the served model: its labels
+    # change from happy to neutral and sad and back about a dozen times.
+    frames = [rgb for _, _, rgb in iter_frames(media / "test.mp4")]
+    result = label_agreement(frames, EmotionPipeline(make_detector(), shipped_classifier), ReadingPolicy())
+    assert result.frames == result.faces == 115
+    assert result.share >= 0.97
+    assert result.readings_per_face <= 0.6
+
+
+@pytest.mark.slow
+def test_the_session_reads_faces_less_often_than_it_shows_them_and_counts_it(frames: list[np.ndarray],
+                                                                              shipped_classifier) -> None:
+    clock = FakeClock()
+    session = LiveSession(EmotionPipeline(make_detector(), shipped_classifier), clock=clock)
+    for i, rgb in enumerate(frames):
+        clock.now = i / 30
+        assert not np.array_equal(session.process(rgb), rgb)  # boxed and labelled on every frame
+    snapshot = session.snapshot()
+    assert snapshot.frames == snapshot.detections == 48 and snapshot.faces_now == 1
+    assert 48 / 3 <= snapshot.faces_read < 48  # at least every 0.1 s, less than every frame
+    assert 10.0 <= snapshot.readings_per_s < snapshot.fps == pytest.approx(30.0)
+    session.set_reading(ReadingPolicy.every_frame())
+    for i, rgb in enumerate(frames[:10], start=48):
+        clock.now = i / 30
+        session.process(rgb)
+    assert session.snapshot().faces_read == snapshot.faces_read + 10
