@@ -11,7 +11,13 @@ ready embeddings. Batches of 1 (the live page's usual face) and 8. A figure is t
 rounds of each round's median call. On a machine shared with other jobs those medians move by
 milliseconds from round to round, so the adapter's extra cost is also taken paired: the served file
 and the adapted reading called one after the other, in turn first, the median of each pair's
-difference. Prints one JSON line, the CPU named.
+difference. And once more in CPU time, each file run by one thread (``time.thread_time``: the
+calling thread's own CPU seconds, which other jobs on the cores stretch far less than the wall
+clock). Then the extra cost in its parts, in CPU time on one thread, each paired against what it
+adds to: the adapter's Python path and head (stand-in models that answer at once), the embedding
+file handing over its second output (the same interpreter, one output against both), and its graph
+(the embedding file against the served file, each giving probabilities only), with a null pair (the
+served file against itself) for the noise floor. Prints one JSON line, the CPU named.
 
 ``--data`` also scores PrivateTest with and without the adapter (FER+ majority accuracy, clear
 faces' balanced accuracy, FER2013 accuracy): what an adapter fit on other faces does to FER2013's.
@@ -47,21 +53,64 @@ def cpu_name() -> str:
     return names[0] if names else platform.processor()
 
 
-def paired_extra_ms(base: Callable[[], object], other: Callable[[], object], pairs: int) -> float:
+def paired_extra_ms(base: Callable[[], object], other: Callable[[], object], pairs: int,
+                    clock: Callable[[], float] = time.perf_counter) -> float:
     """The median over ``pairs`` pairs of calls of ``other``'s time minus ``base``'s, in ms; each
     pair's order alternates, so that running second (the other file's weights just evicted from
     the cache) weighs on both alike."""
     differences = []
     for pair in range(pairs):
         first, second = (base, other) if pair % 2 == 0 else (other, base)
-        start = time.perf_counter()
+        start = clock()
         first()
-        middle = time.perf_counter()
+        middle = clock()
         second()
-        end = time.perf_counter()
+        end = clock()
         base_ms, other_ms = (middle - start, end - middle) if pair % 2 == 0 else (end - middle, middle - start)
         differences.append(other_ms - base_ms)
     return 1000 * statistics.median(differences)
+
+
+def one_thread_cpu_ms(model: Path, adapter: Adapter, pairs: int) -> dict[str, float]:
+    """One face's CPU time in ms, the served file and the adapted reading each on one thread."""
+    served = EmotionClassifier.load(model, threads=1)
+    adapted = EmotionClassifier.load(model, threads=1, adapter=adapter)
+    face = np.random.default_rng(1).uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
+    runners = {"served file": partial(served.predict, face), "embedding file + adapter": partial(adapted.predict, face)}
+    for run in runners.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(pairs):
+        for name, run in runners.items():
+            start = time.thread_time()
+            run()
+            times[name].append(1000 * (time.thread_time() - start))
+    cpu = {name: round(statistics.median(t), 4) for name, t in times.items()}
+    cpu["adapter's extra cost, paired"] = round(paired_extra_ms(runners["served file"],
+                                                                runners["embedding file + adapter"], pairs,
+                                                                time.thread_time), 4)
+    return cpu
+
+
+def extra_cost_parts(model: Path, adapter: Adapter, pairs: int) -> dict[str, float]:
+    """What the adapted reading of one face adds, part by part, in CPU ms on one thread."""
+    from fer.classifier import Embedder, embedding_file
+    from fer.litert import LiteRTModel
+
+    face = np.random.default_rng(2).uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
+    p, e = np.full((1, NUM_CLASSES), 1 / NUM_CLASSES, np.float32), np.zeros((1, adapter.embedding_size), np.float32)
+    at_once = EmotionClassifier(lambda batch: p, embedder=Embedder(lambda batch: (p, e), e.shape[1], adapter.model_sha256))
+    served, embedding = (LiteRTModel(path.read_bytes(), 1) for path in (model, embedding_file(model)))
+    parts: dict[str, tuple[Callable[[], object], Callable[[], object], int]] = {
+        "python path and head": (partial(EmotionClassifier(lambda batch: p).predict, face),
+                                 partial(at_once.with_adapter(adapter).predict, face), 10 * pairs),
+        "second output": (partial(embedding, face), partial(embedding.outputs, face), pairs),
+        "graph": (partial(served, face), partial(embedding, face), pairs),
+        "null (the served file against itself)": (partial(served, face), partial(served, face), pairs),
+    }
+    cost = {name: round(paired_extra_ms(base, other, n, time.thread_time), 4) for name, (base, other, n) in parts.items()}
+    cost["sum of the three parts"] = round(sum(v for k, v in cost.items() if not k.startswith("null")), 4)
+    return cost
 
 
 def random_adapter(sha256: str, size: int) -> Adapter:
@@ -127,6 +176,8 @@ def main() -> None:
         results[f"batch {batch}"]["adapter's extra cost"] = round(extra, 4)
         paired = paired_extra_ms(runners["served file"], runners["embedding file + adapter"], args.rounds * args.calls)
         results[f"batch {batch}"]["adapter's extra cost, paired"] = round(paired / batch, 4)
+    results["one thread, CPU time"] = one_thread_cpu_ms(args.model, adapter, args.rounds * args.calls)
+    results["extra cost in parts, CPU time"] = extra_cost_parts(args.model, adapter, args.rounds * args.calls)
     report = {"cpu": cpu_name(), "ms_per_face": results, "adapter": str(args.adapter or "random head"),
               "embedding_size": embedding.embedder.size, "rounds": args.rounds, "calls": args.calls}
     if args.data is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 import zipfile
 import zlib
@@ -31,8 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from fer.emotions import EMOTIONS, NUM_CLASSES
-
-logger = logging.getLogger(__name__)
 
 FORMAT = "fer-adapter"
 VERSION = 1

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from fer.adapter import SUFFIX as ADAPTER_SUFFIX
 from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, RUNTIMES
 from fer.detection import DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTORS
 
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     adapt.add_argument("--images", required=True, type=Path, metavar="DIR",
                        help="a folder of emotion folders, as evaluate --images reads it; at least 10 faces of each "
                             "emotion you want it to learn")
-    adapt.add_argument("--out", required=True, type=Path, metavar="FILE", help="the adapter to write, e.g. my.adapter")
+    adapt.add_argument("--out", required=True, type=Path, metavar="FILE", help=f"the adapter to write, e.g. my{ADAPTER_SUFFIX}")
     adapt.add_argument("--group", metavar="REGEX",
                        help="faces that look alike (frames of one clip, photos of one person) stay in one fold: the "
                             "group is the first capture group of REGEX searched in each file's name, e.g. '^([^_]+)_' "
