@@ -4,7 +4,7 @@
 live frame that overhead is as large as the network itself. The LiteRT flatbuffer has one fixed
 graph and no Python in the loop, and the runtime is a few MB where TensorFlow is hundreds: serving
 never imports TensorFlow. The file is made from the ``.keras`` model contract by
-``python -m fer export`` (``fer.training.export``), int8 weights and the mirror-image average inside.
+``python -m fer export`` (``fer.training.export``), with int8 weights and whatever the model averages inside.
 
 A file may have more than one output: the embedding file (``fer.training.export.export_embedding``)
 gives each face's probabilities and its embedding, named by the export's signature.

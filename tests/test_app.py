@@ -57,6 +57,7 @@ def test_live_page_renders_before_a_stream_starts(monkeypatch: pytest.MonkeyPatc
         "Detection threshold", "Smoothing", "Detect faces every k frames", "Label confidence threshold"]
 
 
+@pytest.mark.slow
 def test_photos_page_labels_real_photos_and_offers_downloads(media: Path) -> None:
     at = page("photos.py").run()
     files = [(n, (media / n).read_bytes(), "image/jpeg") for n in ("justin.jpg", "couple.jpg", "no-faces.jpg")]
@@ -72,6 +73,7 @@ def test_photos_page_labels_real_photos_and_offers_downloads(media: Path) -> Non
     assert len(at.get("imgs")) or len(at.get("image"))  # the gallery
 
 
+@pytest.mark.slow
 def test_photos_page_reads_faces_thoroughly_by_default_and_quickly_on_request(media: Path) -> None:
     at = page("photos.py").run()
     switch, crops = at.sidebar.toggle
@@ -232,6 +234,7 @@ def shown_cells(table) -> list[str]:
     return [placeholder if pd.isna(value) else str(value) for value in cells]
 
 
+@pytest.mark.slow
 def test_training_page_tables_show_no_none_nan_or_nat() -> None:
     at = page("training.py").run()
     assert_clean(at)
@@ -263,7 +266,7 @@ def test_photos_page_offers_the_annotated_zip_once_from_a_temporary_file(media: 
     assert editable.photo.tolist() == [0, 1] and editable.file.tolist() == ["justin.jpg"] * 2
 
 
-def _crops_zip(sfew: Path, per_emotion: int, emotions: tuple[str, ...] = ("angry", "happy", "neutral")) -> bytes:
+def crops_zip(sfew: Path, per_emotion: int, emotions: tuple[str, ...] = ("angry", "happy", "neutral")) -> bytes:
     """sfew-train crops (read in place, zipped in memory) in emotion folders."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -289,7 +292,7 @@ def test_an_adapter_fit_on_the_training_page_changes_the_photos_pages_answers_un
     at.switch_page("pages/training.py").run()
     at.toggle(key="adapt-crops").set_value(True)
     at.text_input(key="adapt-group").set_value("^([^_]+)_")  # these 36 crops come from 4 films: too few groups
-    at.file_uploader(key="adapt-zip").set_value([("mine.zip", _crops_zip(sfew, 12), "application/zip")])
+    at.file_uploader(key="adapt-zip").set_value([("mine.zip", crops_zip(sfew, 12), "application/zip")])
     at.run()
     assert "gives 4 group(s): a 5-fold needs at least 5" in at.error[0].value
     at.text_input(key="adapt-group").set_value("").run()
@@ -310,6 +313,7 @@ def test_an_adapter_fit_on_the_training_page_changes_the_photos_pages_answers_un
     assert photo_answers() == shipped
 
 
+@pytest.mark.slow
 def test_a_foreign_or_broken_adapter_file_is_refused_with_a_message() -> None:
     at = page("training.py").run()
     at.file_uploader(key="adapter-file").set_value([("x.adapter", b"\x80\x04 pickled? no", "application/octet-stream")])

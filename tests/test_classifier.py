@@ -58,6 +58,7 @@ def test_shipped_model_is_self_contained_and_honours_the_contract() -> None:
     assert not np.allclose(p, model.predict(gray / 255.0, verbose=0), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_litert_runtime_gives_the_keras_probabilities_for_any_batch_size(tiny_model: keras.Model) -> None:
     litert_run = EmotionClassifier(LiteRTModel(litert_bytes(tiny_model, int8_weights=False)))
     keras_run = EmotionClassifier(tiny_model.predict_on_batch)
@@ -100,6 +101,7 @@ def test_shipped_model_with_int8_weights_stays_close_to_keras_on_real_faces(
     assert not np.allclose(served, reference, atol=1e-5)  # the weights really are quantized
 
 
+@pytest.mark.slow
 def test_litert_runtime_is_safe_to_share_between_threads(tiny_model: keras.Model) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -136,6 +138,7 @@ def test_thorough_shipped_model_serves_its_ten_view_probabilities_on_real_faces(
     assert np.abs(served - shipped_classifier.predict(crops)).max() > 0.02
 
 
+@pytest.mark.slow
 def test_served_ten_views_are_keras_ten_views(tiny_model: keras.Model) -> None:
     # Serving builds the shifts in NumPy around the model's own flip average; training builds all
     # ten views in Keras. Float weights: the same probabilities.

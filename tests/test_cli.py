@@ -24,6 +24,7 @@ def test_label_one_photo_prints_a_happy_face(media: Path) -> None:
     assert "happy" in run.stdout and "justin.jpg" in run.stdout
 
 
+@pytest.mark.slow
 def test_label_mixed_inputs_to_csv_reports_failures(media: Path, tmp_path: Path, capsys) -> None:
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer.datasets import DatasetError, Split, load_fer, stratified_split
+from fer.datasets import DatasetError, FerData, Split, load_fer, stratified_split
 from fer.emotions import EMOTIONS
 
 
@@ -98,8 +98,9 @@ def test_stratified_split_keeps_every_image_once() -> None:
     assert val.class_counts().tolist() == [1] * 7
 
 
-def test_real_fer2013_matches_its_documented_counts(fer_csv: Path) -> None:
-    data = load_fer(fer_csv)
+@pytest.mark.slow
+def test_real_fer2013_matches_its_documented_counts(fer2013: FerData) -> None:
+    data = fer2013
     assert (len(data.train), len(data.val), len(data.test)) == (28709, 3589, 3589)
     assert data.train.class_counts().tolist() == [3995, 436, 4097, 7215, 4830, 3171, 4965]
     assert data.test.class_counts().tolist() == [491, 55, 528, 879, 594, 416, 626]

@@ -14,6 +14,7 @@ def faces(n: int) -> np.ndarray:
     return np.random.default_rng(0).uniform(0, 255, (n, 48, 48, 1)).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_teachers_are_averaged_over_members_and_mirror_images(tiny_model: keras.Model) -> None:
     keras.utils.set_random_seed(1)
     other = build_classifier(TINY_ARCH)

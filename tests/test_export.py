@@ -9,8 +9,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import FERPLUS_NAME
 
 from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, EmotionClassifier
+from fer.datasets import FerData
 from fer.litert import LiteRTModel
 from fer.training.export import export_served, litert_bytes, sha256, source_record
 
@@ -35,6 +37,7 @@ def test_served_file_answers_as_a_fresh_export_on_real_faces(shipped_classifier:
     np.testing.assert_allclose(shipped_classifier.predict(crops), fresh(crops), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_export_writes_a_served_file_that_records_its_source(tmp_path: Path, tiny_model: keras.Model) -> None:
     source = tmp_path / "tiny.keras"
     tiny_model.save(source)
@@ -62,22 +65,20 @@ def test_labelling_a_photo_leaves_tensorflow_and_keras_unimported(media: Path) -
 
 
 @pytest.mark.slow
-def test_shipped_metrics_are_those_of_the_shipped_model_as_served(fer_csv: Path,
+def test_shipped_metrics_are_those_of_the_shipped_model_as_served(fer2013: FerData,
                                                                    shipped_classifier: EmotionClassifier) -> None:
     """models/metrics.json, which the Home and Training pages show, names the model it scored, and
     the served file scores PrivateTest on both label sets as it says (int8 weights: within a few faces)."""
     from streamlit.testing.v1 import AppTest
 
-    from fer.datasets import load_fer
     from fer.metrics import read_metrics, score
     from fer.training.evaluate import predict_in_batches, score_against_majority
 
     metrics = read_metrics(CONTRACT_MODEL.with_name("metrics.json"))
     assert metrics["model_sha256"] == sha256(CONTRACT_MODEL), "metrics.json scored another model: re-evaluate it"
-    votes = fer_csv.with_name("ferplus.csv.gz")
-    if not votes.is_file():
-        pytest.skip(f"FER+ votes not found beside {fer_csv}")
-    test = load_fer(fer_csv, votes=votes).test
+    if fer2013.test.votes is None:
+        pytest.skip(f"FER+ votes not found beside the FER2013 CSV ({FERPLUS_NAME})")
+    test = fer2013.test
     predicted = predict_in_batches(shipped_classifier.predict, test).argmax(axis=1)
     majority = test.majority()
     clear = test.labels == majority

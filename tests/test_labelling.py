@@ -111,6 +111,7 @@ def _traced_label(files: list[tuple[str, bytes]], pipeline: EmotionPipeline) -> 
     return batch, kept, peak
 
 
+@pytest.mark.slow
 def test_bulk_photo_memory_does_not_grow_with_the_batch(media: Path, shipped_classifier: EmotionClassifier) -> None:
     pipeline = EmotionPipeline(make_detector(), shipped_classifier)
     small = [("few.zip", _phone_photos_zip(media, 2))]
@@ -129,6 +130,7 @@ def test_bulk_photo_memory_does_not_grow_with_the_batch(media: Path, shipped_cla
     assert max(many.images[0].preview.shape[:2]) == PREVIEW_SIDE
 
 
+@pytest.mark.slow
 def test_bulk_photo_downloads_hold_every_photo_and_every_skipped_file(media: Path,
                                                                       shipped_classifier: EmotionClassifier) -> None:
     files = [("many.zip", _phone_photos_zip(media, 3)), ("fake.jpg", b"text, not a JPEG"), ("empty.png", b"")]

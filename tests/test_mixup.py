@@ -49,6 +49,7 @@ def test_mixup_needs_a_positive_alpha() -> None:
         MixupBatches(images, targets, 16, 0.0, seed=1)
 
 
+@pytest.mark.slow
 def test_a_run_with_mixup_trains_on_blended_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[np.ndarray] = []
 

@@ -85,6 +85,7 @@ def test_augmenter_changes_images_in_training_only() -> None:
     assert trained.min() >= 0 and trained.max() <= 255
 
 
+@pytest.mark.slow
 def test_residual_network_honours_the_contract(tmp_path) -> None:
     model = build_classifier(ArchConfig(widths=(4, 8), convs_per_block=4, dense_units=8, residual=True))
     model.save(tmp_path / "resnet.keras")
@@ -114,6 +115,7 @@ def test_residual_network_needs_convolutions_in_pairs() -> None:
         ArchConfig(convs_per_block=3, residual=True)
 
 
+@pytest.mark.slow
 def test_larger_input_size_upsamples_inside_the_graph_and_keeps_the_48x48_weights(tmp_path) -> None:
     arch = ArchConfig(widths=(4, 8, 8, 8), convs_per_block=2, dense_units=8, residual=True)
     small = build_classifier(arch)

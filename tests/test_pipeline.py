@@ -38,6 +38,7 @@ def test_no_face_photo_gives_no_prediction(media: Path, pipeline: EmotionPipelin
     assert pipeline.analyse(read_rgb(media / "no-faces.jpg")) == []
 
 
+@pytest.mark.slow
 def test_video_has_a_face_in_most_frames(media: Path, pipeline: EmotionPipeline) -> None:
     counts = [len(pipeline.analyse(rgb)) for _, _, rgb in iter_frames(media / "test.mp4")]
     assert len(counts) == 115
@@ -55,6 +56,7 @@ def _sample(sfew: Path, per_class: int) -> list[Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_film_face_crops_are_found_by_the_second_look(sfew: Path, shipped_classifier: EmotionClassifier) -> None:
     pipeline = EmotionPipeline(make_detector(), shipped_classifier)
     crops = EmotionPipeline(make_detector(), shipped_classifier, crops=True)
@@ -71,6 +73,7 @@ def test_film_face_crops_are_found_by_the_second_look(sfew: Path, shipped_classi
     assert 0 <= box.x and 0 <= box.y and box.x + box.w <= w and box.y + box.h <= h
 
 
+@pytest.mark.slow
 def test_fer2013_faces_upscaled_are_found(fer_csv: Path, shipped_classifier: EmotionClassifier) -> None:
     import pandas as pd
 
@@ -113,3 +116,15 @@ def test_a_face_crop_at_phone_resolution_is_found_in_its_own_pixels(sfew: Path,
     assert at_big.x + at_big.w <= big.shape[1] and at_big.y + at_big.h <= big.shape[0]
     (face,) = EmotionPipeline(make_detector(), shipped_classifier).analyse(big)
     assert face.emotion == EmotionPipeline(make_detector(), shipped_classifier, crops=True).analyse(big)[0].emotion
+
+
+def test_locate_finds_the_faces_analyse_reads(media: Path, sfew: Path, shipped_classifier: EmotionClassifier) -> None:
+    from fer.imaging import decode_image
+
+    pipeline = EmotionPipeline(make_detector(), shipped_classifier)
+    film = decode_image(min((sfew / "happy").glob("*.png")).read_bytes())  # found by the second look
+    for rgb in (read_rgb(media / "couple.jpg"), film, read_rgb(media / "no-faces.jpg")):
+        boxes, crops = pipeline.locate(rgb)
+        faces = pipeline.analyse(rgb)
+        assert [f.box for f in faces] == boxes
+        assert all(np.array_equal(f.crop, c) for f, c in zip(faces, crops, strict=True))

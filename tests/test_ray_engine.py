@@ -16,6 +16,9 @@ from fer.scale.results import read_results
 
 ray = pytest.importorskip("ray", reason="ray[data] is in requirements.txt; install it to test the Ray engine")
 
+# A local Ray instance and its worker processes: outside the inner loop.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -100,3 +103,26 @@ def test_the_app_and_the_local_labeller_never_import_ray(media: Path, tmp_path: 
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith("loaded: []")
+
+
+def test_an_adapter_travels_to_the_workers_and_reads_as_it_does_locally(photos: Path, tmp_path: Path) -> None:
+    from test_adapter import synthetic_adapter
+
+    from fer.classifier import DEFAULT_MODEL, embedding_file
+    from fer.metrics import file_sha256
+
+    adapter = tmp_path / "mine.adapter"
+    synthetic_adapter(file_sha256(embedding_file(DEFAULT_MODEL)), size=512, seed=3).save(adapter)
+    assert main(["label", str(photos), "--adapter", str(adapter), "--out", str(tmp_path / "local.csv")]) == 1
+    assert main(["label", str(photos), "--adapter", str(adapter), "--engine", "ray", "--workers", "2",
+                 "--out", str(tmp_path / "ray.parquet")]) == 1
+    local, distributed = rows(tmp_path / "local.csv"), rows(tmp_path / "ray.parquet")
+    pd.testing.assert_frame_equal(local, distributed)
+    assert main(["label", str(photos), "--out", str(tmp_path / "plain.csv")]) == 1
+    plain = rows(tmp_path / "plain.csv")
+    faces = plain.status == "ok"
+    assert not plain[faces].confidence.equals(local[faces].confidence)  # the adapter was read, not dropped
+    stranger = tmp_path / "stranger.adapter"
+    synthetic_adapter("c" * 64, size=512).save(stranger)
+    with pytest.raises(SystemExit, match="another model"):  # refused before a job starts
+        main(["label", str(photos), "--adapter", str(stranger), "--engine", "ray", "--out", str(tmp_path / "x.parquet")])

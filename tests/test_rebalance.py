@@ -85,6 +85,7 @@ def test_head_config_names_its_network_beside_it_and_refuses_what_it_cannot_do(t
         HeadConfig.from_yaml(path)
 
 
+@pytest.mark.slow
 def test_a_head_config_trains_its_network_first_then_refits_only_the_softmax_layer(tmp_path: Path) -> None:
     configs = tmp_path / "configs"
     configs.mkdir()

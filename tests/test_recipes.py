@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +24,6 @@ from fer.training.recipes import (
     train_config,
     train_ensemble,
     train_from_config,
-    train_soup,
     unpack,
 )
 from fer.training.rundir import epoch_weights, trained_epochs
@@ -32,6 +32,7 @@ from fer.training.soup import SoupConfig, epoch_snapshots
 from fer.training.trainer import TrainConfig, train
 
 
+@pytest.mark.slow
 def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp_path: Path) -> None:
     configs = tmp_path / "configs"
     configs.mkdir()
@@ -60,6 +61,7 @@ def test_a_config_with_init_from_trains_its_parent_first_then_starts_from_it(tmp
     assert (tmp_path / "runs" / "parent" / "best.keras").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_a_config_with_teachers_trains_them_first_and_learns_their_blended_targets(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     configs = tmp_path / "configs"
@@ -100,11 +102,34 @@ def soup_configs(tmp_path: Path) -> Path:
     return configs
 
 
-def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_path: Path) -> None:
-    configs = soup_configs(tmp_path)
-    runs = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def soup_child(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """configs/ and runs/ after configs/child.yaml (frozen: a zero learning rate) is trained from
+    configs/soup.yaml, which it makes first as a sibling, ingredients and all; and the report that
+    train_soup returned on the way. Trained once for the tests that read these runs or build on a
+    copy of them: four networks and a soup, seconds of graph tracing each."""
+    root = tmp_path_factory.mktemp("soup-child")
+    configs = soup_configs(root)
+    frozen = replace(TINY, name="child", init_from="soup.yaml", learning_rate=0.0, weight_decay=0.0)
+    (configs / "child.yaml").write_text(frozen.to_yaml())
+    reports: list[dict] = []
+    real_train_soup = fer.training.recipes.train_soup
 
-    report = train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), synthetic_data(), runs / "soup")
+    def recording_train_soup(*args: object, **kwargs: object) -> dict:
+        reports.append(real_train_soup(*args, **kwargs))  # type: ignore[arg-type]
+        return reports[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fer.training.recipes, "train_soup", recording_train_soup)
+        train_config(configs / "child.yaml", synthetic_data(), root / "runs" / "child")
+    (report,) = reports
+    return root, report
+
+
+@pytest.mark.slow
+def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(soup_child: tuple[Path, dict]) -> None:
+    root, report = soup_child
+    runs = root / "runs"
 
     one, two, soup = (keras.models.load_model(runs / name / "best.keras") for name in ("one", "two", "soup"))
     for mean, a, b in zip(soup.get_weights(), one.get_weights(), two.get_weights(), strict=True):
@@ -118,6 +143,7 @@ def test_train_soup_trains_the_ingredients_beside_it_and_ships_their_mean(tmp_pa
     assert "name: soup" in saved and "name: one" in saved and "seed: 2" in saved
 
 
+@pytest.mark.slow
 def test_a_soup_of_one_runs_last_epochs_averages_the_weights_it_kept(tmp_path: Path) -> None:
     configs, runs = tmp_path / "configs", tmp_path / "runs"
     configs.mkdir()
@@ -148,14 +174,24 @@ def test_a_soup_of_epochs_needs_one_ingredient_and_an_ordered_range(tmp_path: Pa
         SoupConfig.from_yaml(tmp_path / "s.yaml")
 
 
-def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(tmp_path: Path) -> None:
-    # Members of each kind: a staged run (child, from parent) and a soup (of one and two).
-    configs = soup_configs(tmp_path)
+@pytest.fixture(scope="module")
+def staged_and_soup_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """configs/ and runs/ after configs/pair.yaml, an ensemble with members of each kind (a staged
+    run, child from parent, and a soup of one and two), is trained from nothing; and its report.
+    Trained once, for the test that checks it and the one that unpacks it."""
+    root = tmp_path_factory.mktemp("pair")
+    configs = soup_configs(root)
     (configs / "child.yaml").write_text(replace(TINY, name="child", seed=3, init_from="parent.yaml").to_yaml())
     (configs / "pair.yaml").write_text("name: pair\nmembers: [soup.yaml, child.yaml]\n")
-    runs = tmp_path / "runs"
+    report = train_ensemble(EnsembleConfig.from_yaml(configs / "pair.yaml"), synthetic_data(), root / "runs" / "pair")
+    return root, report
 
-    report = train_ensemble(EnsembleConfig.from_yaml(configs / "pair.yaml"), synthetic_data(), runs / "pair")
+
+@pytest.mark.slow
+def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(
+        staged_and_soup_pair: tuple[Path, dict]) -> None:
+    root, report = staged_and_soup_pair
+    runs = root / "runs"
 
     faces = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
     soup, child, pair = (keras.models.load_model(runs / name / "best.keras") for name in ("soup", "child", "pair"))
@@ -171,13 +207,12 @@ def test_train_ensemble_finds_its_members_beside_it_and_ships_their_average(tmp_
     assert [i["name"] for i in saved["members"][0]["ingredients"]] == ["one", "two"]
 
 
+@pytest.mark.slow
 def test_unpack_recovers_the_members_of_a_saved_ensemble_as_finished_runs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    configs = soup_configs(tmp_path)
-    (configs / "child.yaml").write_text(replace(TINY, name="child", seed=3, init_from="parent.yaml").to_yaml())
-    (configs / "pair.yaml").write_text("name: pair\nmembers: [soup.yaml, child.yaml]\n")
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, staged_and_soup_pair: tuple[Path, dict]) -> None:
+    shutil.copytree(staged_and_soup_pair[0], tmp_path, dirs_exist_ok=True)  # a copy: this test writes beside it
+    configs = tmp_path / "configs"
     data = synthetic_data()
-    train_ensemble(EnsembleConfig.from_yaml(configs / "pair.yaml"), data, tmp_path / "runs" / "pair")
     shipped = tmp_path / "models"  # what a fresh clone has: the model and its curves, no runs/
     shipped.mkdir()
     for file in ("model.keras", "history.csv"):
@@ -204,12 +239,13 @@ def test_unpack_recovers_the_members_of_a_saved_ensemble_as_finished_runs(
     assert (fresh / "again" / "metrics.json").is_file()
 
 
+@pytest.mark.slow
 def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_can_start_from_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    configs = soup_configs(tmp_path)
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, soup_child: tuple[Path, dict]) -> None:
+    shutil.copytree(soup_child[0], tmp_path, dirs_exist_ok=True)  # a copy: this test writes beside it
+    configs = tmp_path / "configs"
     (configs / "child.yaml").write_text(replace(TINY, name="child", init_from="soup.yaml").to_yaml())
     data = synthetic_data()
-    train_soup(SoupConfig.from_yaml(configs / "soup.yaml"), data, tmp_path / "runs" / "soup")
     soup = keras.models.load_model(tmp_path / "runs" / "soup" / "best.keras")
     shipped = tmp_path / "models"  # a fresh clone's: the soup with flip TTA, and its curves
     shipped.mkdir()
@@ -238,6 +274,7 @@ def test_unpack_recovers_a_shipped_soup_from_inside_its_tta_wrapper_so_a_child_c
     assert trained_epochs(fresh / "child") == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["power", "mix"])
 def test_unpack_undoes_the_logit_adjustment_folded_into_a_shipped_votes_model(tmp_path: Path, form: str) -> None:
     configs = tmp_path / "configs"
@@ -288,12 +325,22 @@ def crowd_pair(tmp_path: Path) -> Path:
     return configs
 
 
-def test_a_votes_ensemble_is_chosen_with_its_tau_and_answers_as_the_scan_read_it(tmp_path: Path) -> None:
-    configs = crowd_pair(tmp_path)
-    data = with_votes(synthetic_data())
-    runs = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def trained_crowd_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """configs/ and runs/ after crowd_pair's configs/pair.yaml is trained from nothing (its
+    members a and b first); and its report. Trained once."""
+    root = tmp_path_factory.mktemp("crowd-pair")
+    configs = crowd_pair(root)
+    report = train_config(configs / "pair.yaml", with_votes(synthetic_data()), root / "runs" / "pair")
+    return root, report
 
-    report = train_config(configs / "pair.yaml", data, runs / "pair")
+
+@pytest.mark.slow
+def test_a_votes_ensemble_is_chosen_with_its_tau_and_answers_as_the_scan_read_it(
+        trained_crowd_pair: tuple[Path, dict]) -> None:
+    root, report = trained_crowd_pair
+    data = with_votes(synthetic_data())
+    runs = root / "runs"
 
     adjustment = report["logit_adjustment"]
     assert set(adjustment["public_test_by_view"]) == {"none"}  # two members with flip: four passes a face
@@ -312,13 +359,14 @@ def test_a_votes_ensemble_is_chosen_with_its_tau_and_answers_as_the_scan_read_it
         "votes", "mix", 0.9, 0.05)
 
 
-def test_unpack_undoes_the_logit_adjustment_folded_into_each_member_of_a_shipped_ensemble(tmp_path: Path) -> None:
-    configs = crowd_pair(tmp_path)
+@pytest.mark.slow
+def test_unpack_undoes_the_logit_adjustment_folded_into_each_member_of_a_shipped_ensemble(
+        tmp_path: Path, trained_crowd_pair: tuple[Path, dict]) -> None:
+    # The members as their configs train them (read only: this test writes in its own tmp_path).
+    configs, runs = trained_crowd_pair[0] / "configs", trained_crowd_pair[0] / "runs"
     data = with_votes(synthetic_data())
-    runs = tmp_path / "runs"
     networks = []
     for name in ("a", "b"):
-        train_from_config(configs / f"{name}.yaml", data, runs / name)
         networks.append(keras.models.load_model(runs / name / "best.keras"))
         networks[-1].name = name
     shipped = tmp_path / "models"  # a fresh clone's: tau 0.5 folded into each member
@@ -346,13 +394,9 @@ def test_unpack_says_which_member_the_model_lacks(tmp_path: Path, tiny_model: ke
         unpack(tmp_path / "model.keras", configs / "pair.yaml", synthetic_data(), tmp_path / "runs")
 
 
-def test_a_config_may_start_from_a_soup(tmp_path: Path) -> None:
-    configs = soup_configs(tmp_path)
-    frozen = replace(TINY, name="child", init_from="soup.yaml", learning_rate=0.0, weight_decay=0.0)
-    (configs / "child.yaml").write_text(frozen.to_yaml())
-    runs = tmp_path / "runs"
-
-    train_config(configs / "child.yaml", synthetic_data(), runs / "child")
+@pytest.mark.slow
+def test_a_config_may_start_from_a_soup(soup_child: tuple[Path, dict]) -> None:
+    configs, runs = soup_child[0] / "configs", soup_child[0] / "runs"
 
     soup = keras.models.load_model(runs / "soup" / "best.keras")  # made first, as a sibling
     child = keras.models.load_model(runs / "child" / "best.keras")

@@ -43,6 +43,7 @@ def test_a_cosine_run_must_outlast_its_warm_up() -> None:
     assert make_optimizer(replace(TINY, schedule="plateau", epochs=1, warmup_epochs=2), 10)  # no decay to plan
 
 
+@pytest.mark.slow
 def test_a_resumed_plateau_run_takes_its_rate_from_the_logged_losses(tmp_path: Path) -> None:
     config = replace(TINY, schedule="plateau", learning_rate=0.02, plateau_patience=1, epochs=3)
     data = synthetic_data()

@@ -34,6 +34,7 @@ def test_tta_choice_is_the_cheapest_affordable_one_near_the_best() -> None:
     assert choose_tta({"none": 0.650, "flip": 0.700, "flip+shift": 0.720}, members=3) == "none"
 
 
+@pytest.mark.slow
 def test_tta_at_floor_chooses_the_views_with_tau_by_the_floor_rule_over_every_affordable_view(tmp_path: Path) -> None:
     config = replace(TINY, targets="votes", logit_adjustment=True, tta_at_floor=True, label_smoothing=0.0,
                      clear_faces_floor=0.9)
@@ -72,6 +73,7 @@ def test_a_tau_step_that_does_not_divide_one_is_refused(step: float) -> None:
         Selection("votes", logit_adjustment=True, tau_step=step)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [1, 2])
 def test_view_answers_average_to_what_each_tta_wrapper_answers(tiny_model, members: int) -> None:
     """finalise reads each TTA's PublicTest accuracy, and the tau scan its views, from one set of

@@ -53,6 +53,7 @@ def test_unknown_config_key_is_refused() -> None:
         TrainConfig.from_dict({"epoch": 3})
 
 
+@pytest.mark.slow
 def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     data = synthetic_data()
     report = train(TINY, data, tmp_path)
@@ -78,6 +79,7 @@ def test_train_writes_run_files_and_resumes(tmp_path: Path) -> None:
     assert tta["chosen"] == choose_tta(tta["public_test_accuracy"])
 
 
+@pytest.mark.slow
 def test_a_run_keeps_its_classifier_after_each_epoch_from_the_one_named(tmp_path: Path) -> None:
     data = synthetic_data()
     train(replace(TINY, epochs=2, keep_epochs_from=2), data, tmp_path / "late")
@@ -99,6 +101,7 @@ def test_keeping_epochs_the_run_does_not_have_is_refused(first: int) -> None:
         replace(TINY, epochs=3, keep_epochs_from=first)
 
 
+@pytest.mark.slow
 def test_a_resumed_run_draws_fresh_augmentations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Keras's seeded augmentation layers ignore the global seed: the trainer must get the offset one.
     seeds: list[int] = []
@@ -129,6 +132,7 @@ def fitted_policies(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     return policies
 
 
+@pytest.mark.slow
 def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fitted_policies: set[str]) -> None:
     # As on a CPU with bfloat16 instructions, whatever this machine has (fer.training.hardware).
@@ -146,6 +150,7 @@ def test_a_mixed_precision_run_learns_and_saves_a_float32_classifier(
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_bfloat16_run_on_a_cpu_without_bfloat16_trains_in_float32(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fitted_policies: set[str]) -> None:
     monkeypatch.setattr(hardware, "on_accelerator", lambda: False)
@@ -161,6 +166,7 @@ def test_an_unknown_precision_is_refused() -> None:
         replace(TINY, precision="float16")
 
 
+@pytest.mark.slow
 def test_init_starts_from_another_models_weights(tmp_path: Path, tiny_model: keras.Model) -> None:
     source = tmp_path / "source.keras"
     tiny_model.save(source)
@@ -203,6 +209,7 @@ def stripes(n: int, seed: int) -> Split:
     return Split(images, labels)
 
 
+@pytest.mark.slow
 def test_baselines_beat_chance_on_separable_faces() -> None:
     from fer.training.baselines import BASELINES, hog, run_baselines
 
@@ -221,6 +228,7 @@ def test_baselines_beat_chance_on_separable_faces() -> None:
     assert 0 <= voted["HOG + SVM"]["ferplus_private_test_accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras.Model) -> None:
     from fer.training.model import with_tta
 
@@ -234,6 +242,7 @@ def test_init_accepts_a_shipped_model_with_tta(tmp_path: Path, tiny_model: keras
             np.testing.assert_allclose(a, b)
 
 
+@pytest.mark.slow
 def test_init_takes_an_ensembles_first_member_of_the_configs_architecture(tmp_path: Path) -> None:
     from fer.training.model import average, with_tta
 
@@ -251,15 +260,15 @@ def test_init_takes_an_ensembles_first_member_of_the_configs_architecture(tmp_pa
             np.testing.assert_allclose(a, b)
 
 
-def test_shipped_config_builds_the_shipped_architecture() -> None:
+def test_shipped_config_builds_the_shipped_architecture(shipped_keras: keras.Model) -> None:
     # models/config.yaml is what reproduces the shipped model: one run's config, or a soup's or an
     # ensemble's, with the configs of the runs it combines written out.
-    from fer.classifier import CONTRACT_MODEL, MODELS_DIR
+    from fer.classifier import MODELS_DIR
     from fer.training.model import build_classifier
 
     raw = yaml.safe_load((MODELS_DIR / "config.yaml").read_text())
     assert Path(f"configs/{raw['name']}.yaml").is_file()
-    shipped = keras.models.load_model(CONTRACT_MODEL, compile=False)
+    shipped = shipped_keras  # models/emotion_cnn.keras, loaded once for the pytest session
     built = [w.shape for arch in networks_of(raw) for w in build_classifier(arch).get_weights()]
     assert built == [w.shape for w in shipped.get_weights()]
 
@@ -297,6 +306,7 @@ def with_votes(data: FerData) -> FerData:
     return FerData(split(data.train), split(data.val), split(data.test))
 
 
+@pytest.mark.slow
 def test_a_votes_run_learns_vote_distributions_and_is_chosen_and_scored_on_both_label_sets(tmp_path: Path,
                                                                                            monkeypatch) -> None:
     data = with_votes(synthetic_data())
@@ -325,6 +335,7 @@ def test_a_votes_run_learns_vote_distributions_and_is_chosen_and_scored_on_both_
     assert report["logit_adjustment"]["tau"] in [s["tau"] for s in report["logit_adjustment"]["public_test"]]
 
 
+@pytest.mark.slow
 def test_a_class_balanced_run_weighs_each_class_the_same_in_its_loss(tmp_path: Path, monkeypatch) -> None:
     data = with_votes(synthetic_data())
     seen = {}
@@ -347,6 +358,7 @@ def test_a_class_balanced_run_weighs_each_class_the_same_in_its_loss(tmp_path: P
     assert balanced.max() / balanced.min() < 1.15
 
 
+@pytest.mark.slow
 def test_clear_class_balance_weighs_each_class_of_clear_faces_the_same_and_split_faces_as_before(
         tmp_path: Path, monkeypatch) -> None:
     data = with_votes(synthetic_data())
@@ -398,6 +410,7 @@ def test_logit_adjustment_moves_answers_towards_the_rarer_class(tiny_model, form
     np.testing.assert_allclose(tiny_model.predict_on_batch(batch), before)  # the original is untouched
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("form", "step"), [("power", 0.1), ("mix", 0.1), ("mix", 0.05)])
 def test_tau_scores_read_each_tau_as_the_served_model_answers(tiny_model, form: str, step: float) -> None:
     """One pass of the network for every tau: the shift added to each view's answer before the

@@ -34,6 +34,7 @@ def test_unreadable_videos_raise_video_error(tmp_path: Path) -> None:
             probe_video(path)
 
 
+@pytest.mark.slow
 def test_analyse_real_video_every_kth_frame(media: Path, tmp_path: Path, tiny_model) -> None:
     pipeline = EmotionPipeline(make_detector(), EmotionClassifier(tiny_model.predict_on_batch))
     seen: list[tuple[int, int]] = []
