@@ -19,12 +19,12 @@ import pytest
 
 from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, EmotionClassifier
 from fer.datasets import FerData, load_fer
+from fer.votes import DEFAULT_VOTES_NAME
 from fer.training.model import ArchConfig, build_classifier
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MEDIA = SHARED / "media"
 FER_CSV = SHARED / "data" / "fer2013.csv.gz"
-FERPLUS_NAME = "ferplus.csv.gz"  # beside FER_CSV
 TINY_ARCH = ArchConfig(widths=(4, 8), convs_per_block=1, dense_units=8, dropout=0.0)
 
 
@@ -54,11 +54,13 @@ def fer_csv() -> Path:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Workers for ``-n auto`` (pyproject.toml's addopts): two for the whole suite, where they were
-    measured faster on two cores (CONTRIBUTING.md); none for a file or test named on the command
-    line, where starting workers (each imports TensorFlow) would cost more than it saves."""
-    named = [arg for arg in config.args if arg not in config.getini("testpaths")]
-    return 0 if named else min(2, os.cpu_count() or 1)
+    """Workers for ``-n auto`` (pyproject.toml's addopts): two for the whole suite (``pytest``,
+    ``pytest tests/``, ``pytest -m "not slow"``) on two CPUs or more; none for a file or test named on
+    the command line, or on one CPU, where starting workers (each imports TensorFlow) costs more than
+    it saves (CONTRIBUTING.md has the timings)."""
+    suites = {(config.rootpath / path).resolve() for path in config.getini("testpaths")}
+    named = [arg for arg in config.args if Path(arg.split("::")[0]).resolve() not in suites]
+    return 0 if named or len(os.sched_getaffinity(0)) < 2 else 2
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +68,7 @@ def fer2013(fer_csv: Path) -> FerData:
     """All of FER2013, with its FER+ votes where they sit beside it (``votes`` None otherwise),
     parsed once for the pytest session: each test reading the whole file paid seconds of gunzip
     and parsing. Shared, so read-only."""
-    votes = fer_csv.with_name(FERPLUS_NAME)
+    votes = fer_csv.with_name(DEFAULT_VOTES_NAME)
     return load_fer(fer_csv, votes=votes if votes.is_file() else None)
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import FERPLUS_NAME
 
 from fer.classifier import CONTRACT_MODEL, DEFAULT_MODEL, EmotionClassifier
 from fer.datasets import FerData
 from fer.litert import LiteRTModel
 from fer.training.export import export_served, litert_bytes, sha256, source_record
+from fer.votes import DEFAULT_VOTES_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def test_shipped_metrics_are_those_of_the_shipped_model_as_served(fer2013: FerDa
     metrics = read_metrics(CONTRACT_MODEL.with_name("metrics.json"))
     assert metrics["model_sha256"] == sha256(CONTRACT_MODEL), "metrics.json scored another model: re-evaluate it"
     if fer2013.test.votes is None:
-        pytest.skip(f"FER+ votes not found beside the FER2013 CSV ({FERPLUS_NAME})")
+        pytest.skip(f"FER+ votes not found beside the FER2013 CSV ({DEFAULT_VOTES_NAME})")
     test = fer2013.test
     predicted = predict_in_batches(shipped_classifier.predict, test).argmax(axis=1)
     majority = test.majority()

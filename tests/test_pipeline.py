@@ -123,8 +123,9 @@ def test_locate_finds_the_faces_analyse_reads(media: Path, sfew: Path, shipped_c
 
     pipeline = EmotionPipeline(make_detector(), shipped_classifier)
     film = decode_image(min((sfew / "happy").glob("*.png")).read_bytes())  # found by the second look
-    for rgb in (read_rgb(media / "couple.jpg"), film, read_rgb(media / "no-faces.jpg")):
+    for rgb, count in ((read_rgb(media / "couple.jpg"), 2), (film, 1), (read_rgb(media / "no-faces.jpg"), 0)):
         boxes, crops = pipeline.locate(rgb)
+        assert len(boxes) == len(crops) == count
         faces = pipeline.analyse(rgb)
         assert [f.box for f in faces] == boxes
         assert all(np.array_equal(f.crop, c) for f, c in zip(faces, crops, strict=True))

@@ -16,13 +16,16 @@ from fer.scale.results import read_results
 
 ray = pytest.importorskip("ray", reason="ray[data] is in requirements.txt; install it to test the Ray engine")
 
-# A local Ray instance and its worker processes: outside the inner loop.
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module", autouse=True)
+def uses_ray(test):
+    """A test on the local Ray instance (started once for the module, with its worker processes):
+    outside the inner loop. The tests without the mark never start Ray."""
+    return pytest.mark.slow(pytest.mark.usefixtures("local_ray")(test))
+
+
+@pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     from fer.scale.ray_engine import connect
 
@@ -47,6 +50,7 @@ def rows(out: str | Path) -> pd.DataFrame:
     return read_results(out).sort_values(["file", "face"], na_position="first").reset_index(drop=True)
 
 
+@uses_ray
 def test_both_engines_write_the_same_rows(photos: Path, tmp_path: Path) -> None:
     assert main(["label", str(photos), "--out", str(tmp_path / "local.csv")]) == 1  # some files failed
     assert main(["label", str(photos), "--engine", "ray", "--workers", "2", "--out", str(tmp_path / "ray.parquet")]) == 1
@@ -61,6 +65,7 @@ def test_both_engines_write_the_same_rows(photos: Path, tmp_path: Path) -> None:
     assert (distributed[distributed.file.str.endswith("couple.jpg")].status == "ok").sum() == 2
 
 
+@uses_ray
 def test_a_rerun_labels_only_the_files_not_in_the_output_yet(photos: Path, media: Path, tmp_path: Path, capsys) -> None:
     out = f"file://{tmp_path}/rows.csv"  # a URI, read and written through pyarrow like s3:// would be
     assert main(["label", f"file://{photos}/*.jpg", "--engine", "ray", "--out", out]) == 1
@@ -105,6 +110,7 @@ def test_the_app_and_the_local_labeller_never_import_ray(media: Path, tmp_path: 
     assert run.stdout.strip().endswith("loaded: []")
 
 
+@uses_ray
 def test_an_adapter_travels_to_the_workers_and_reads_as_it_does_locally(photos: Path, tmp_path: Path) -> None:
     from test_adapter import synthetic_adapter
 

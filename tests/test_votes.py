@@ -7,11 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FERPLUS_NAME
 from test_datasets import synthetic_rows, write_csv
 
 from fer.datasets import FerData, load_fer
-from fer.votes import FILE_COLUMNS, NO_LABEL, VotesError, agreement, majority_labels, vote_distribution
+from fer.votes import (
+    DEFAULT_VOTES_NAME,
+    FILE_COLUMNS,
+    NO_LABEL,
+    VotesError,
+    agreement,
+    majority_labels,
+    vote_distribution,
+)
 
 HEADER = "Usage,fer_index," + ",".join(FILE_COLUMNS)
 
@@ -126,7 +133,7 @@ def test_certain_faces_are_those_where_both_label_sets_agree(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_the_shared_votes_match_the_published_counts(fer2013: FerData) -> None:
     if fer2013.test.votes is None:
-        pytest.skip(f"FER+ votes not found beside the FER2013 CSV ({FERPLUS_NAME})")
+        pytest.skip(f"FER+ votes not found beside the FER2013 CSV ({DEFAULT_VOTES_NAME})")
     data = fer2013
     # ../shared/data/README.md: faces with a majority label, and FER2013's agreement with it.
     assert [len(s.by_majority()) for s in (data.train, data.val, data.test)] == [24903, 3181, 3128]
