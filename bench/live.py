@@ -6,6 +6,7 @@
     python -m bench.live --media ../shared/media --root /tmp/before   # another checkout, e.g. a git worktree
     python -m bench.live --media ../shared/media --sizes 640x480 --delay   # camera-to-screen delay too
     python -m bench.live --media ../shared/media --sizes 640x480 --every-frame   # read every face on every frame
+    python -m bench.live --media ../shared/media --sizes 640x480 --detect-every 2   # find faces on every other frame
     python -m bench.live --media ../shared/media --agreement          # offline: the shown label against reading every frame
     python -m bench.live --media ../shared/media --costs --sizes 640x480   # offline: the server's costs a frame
 
@@ -216,9 +217,18 @@ def new_context(browser):
     return context
 
 
-def start_stream(context, url: str, every_frame: bool = False):
+def start_stream(context, url: str, every_frame: bool = False, detect_every: int = 1):
     page = context.new_page()
     page.goto(f"{url}/live", wait_until="networkidle")
+    if detect_every > 1:  # the sidebar's detector schedule: between detections the last boxes are reused
+        slider = page.get_by_role("slider", name="Detect faces every k frames")
+        slider.focus()
+        for _ in range(detect_every - 1):
+            slider.press("ArrowRight")
+        page.wait_for_function(f"() => [...document.querySelectorAll('input[type=range]')].some("
+                               f"e => e.getAttribute('aria-label') === 'Detect faces every k frames' && e.value === "
+                               f"'{detect_every}')", timeout=60_000)
+        page.wait_for_timeout(2000)  # the rerun that hands the setting to the session
     if every_frame:  # the sidebar's last reading rate: every face on every frame, as before 2026-12-07
         slider = page.get_by_role("slider", name="Emotion readings a second per face")
         slider.focus()
@@ -236,7 +246,7 @@ def start_stream(context, url: str, every_frame: bool = False):
 
 def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warmup: float, scratch: Path,
             curve: Path | None = None, root: Path = ROOT, decoded: bool = False, delay: bool = False,
-            every_frame: bool = False) -> dict:
+            every_frame: bool = False, detect_every: int = 1) -> dict:
     from playwright.sync_api import sync_playwright
 
     y4m = write_stamped_y4m(media / "test.mp4", scratch / f"camera_{size[0]}x{size[1]}.y4m", *size)
@@ -247,7 +257,7 @@ def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warm
     with streamlit_process(root=root) as (url, server), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=camera_args(y4m))
         try:
-            pages = [start_stream(new_context(browser), url, every_frame) for _ in range(users)]
+            pages = [start_stream(new_context(browser), url, every_frame, detect_every) for _ in range(users)]
             time.sleep(warmup)
             for page in pages:
                 page.evaluate(COUNTER_JS, [BITS, STRIP, decoded, delay, CAMERA_FRAMES])
@@ -282,6 +292,7 @@ def measure(media: Path, size: tuple[int, int], users: int, seconds: float, warm
     result = {
         "size": f"{size[0]}x{size[1]}", "users": users, "seconds": duration, "cpu": vector_extensions(),
         "reading": "every frame" if every_frame else "the page's default",
+        "detect_every": detect_every,
         "new_pictures_per_s": [round(samples[-1][f"fresh_{i}"] / duration, 1) for i in range(users)],
         "presented_per_s": [round(samples[-1][f"presented_{i}"] / duration, 1) for i in range(users)],
         "composited_per_s": [round(samples[-1][f"composited_{i}"] / duration, 1) for i in range(users)],
@@ -443,6 +454,8 @@ def main() -> None:
     parser.add_argument("--delay", action="store_true",
                         help="also read the camera's stamp off the outgoing track, for the camera-to-screen delay of each "
                              "new picture; it costs the page's main thread a canvas read a camera frame")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="K",
+                        help="set the page's 'Detect faces every k frames' to K (1: the default, every frame)")
     parser.add_argument("--every-frame", action="store_true",
                         help="set the page's reading rate to every frame (the behaviour before 2026-12-07) before starting")
     parser.add_argument("--costs", action="store_true",
@@ -457,7 +470,7 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
             continue
         result = measure(args.media, (width, height), args.users, args.seconds, args.warmup, args.scratch, args.curve,
-                         args.root.resolve(), args.decoded, args.delay, args.every_frame)
+                         args.root.resolve(), args.decoded, args.delay, args.every_frame, args.detect_every)
         print(json.dumps(result), flush=True)
 
 
