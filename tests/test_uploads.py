@@ -109,17 +109,22 @@ def _lying_deflate_zip(declared: int, inflated: int) -> bytes:
     return body[:end + 16] + offset + body[end + 20:]
 
 
+def _expand_traced(name: str, archive: bytes) -> tuple[list[Upload | Rejected], int]:
+    """``expand_uploads`` of one archive, and the peak of Python's allocations while it ran."""
+    tracemalloc.start()
+    try:
+        items = list(expand_uploads([(name, archive)]))  # a generator: read it while traced
+        return items, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_a_deflated_member_that_lies_about_its_size_is_refused_in_bounded_memory() -> None:
     """300 KB of upload that inflates to 64 MiB behind a header that says 100 bytes: never inflated
     past the declared size (an unbounded read holds all 64 MiB before the CRC check refuses it)."""
     bomb = _lying_deflate_zip(declared=100, inflated=64 << 20)
     assert len(bomb) < 300_000
-    tracemalloc.start()
-    try:
-        (item,) = expand_uploads([("bomb.zip", bomb)])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (item,), peak = _expand_traced("bomb.zip", bomb)
     assert isinstance(item, Rejected) and item.name == "bomb.zip/small.jpg"
     assert peak < 4 << 20, f"peak {peak / 2**20:.1f} MiB while refusing a 100-byte member"
 
@@ -128,12 +133,7 @@ def test_an_honest_member_is_held_once_while_it_is_read() -> None:
     """A 32 MiB member (zeros: a few kB deflated) costs one copy of itself, not the three a bounded
     read(n) holds while it joins its pieces."""
     archive = make_zip({"big.bmp": bytes(32 << 20)})
-    tracemalloc.start()
-    try:
-        (item,) = expand_uploads([("set.zip", archive)])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    (item,), peak = _expand_traced("set.zip", archive)
     assert isinstance(item, Upload) and len(item.data) == 32 << 20
     assert peak < 36 << 20, f"peak {peak / 2**20:.0f} MiB for a 32 MiB member"
 
