@@ -63,10 +63,9 @@ def pipeline(detector: str = DEFAULT_DETECTOR, min_score: float = DEFAULT_MIN_SC
     adapter = active_adapter()
     if adapter is None:
         return base
-    key = (detector, min_score, thorough, crops, id(adapter))
-    adapted: dict = st.session_state.setdefault("adapted-pipelines", {})
+    key = (detector, min_score, thorough, crops)
+    adapted: dict = st.session_state.setdefault("adapted-pipelines", {})  # use_adapter empties it
     if key not in adapted:
-        adapted.clear()  # one adapter at a time: the pipelines of an earlier one go
         classifier = embedding_classifier().with_thorough(thorough).with_adapter(adapter)
         adapted[key] = EmotionPipeline(base.detector, classifier, crops=crops)
     return adapted[key]

@@ -86,20 +86,21 @@ async def serve(request: Request) -> Response:
     """The offered file, streamed from disk once, whole; deleted when the response is sent. A HEAD
     request (a link preview, a download manager's probe) leaves it offered."""
     token = request.path_params["token"]
+    _sweep()  # an expired offer's file goes with it, whoever asks for it
     with _lock:
         pending = _pending.get(token)
         if pending is not None and request.method == "GET":
             del _pending[token]
-    if pending is None or not pending.path.is_file() or time.monotonic() - pending.created > MAX_AGE_S:
+    if pending is None or not pending.path.is_file():
         return PlainTextResponse("This download was served already or has expired: make it again on the page.",
                                  status_code=404)
-    headers = {"Cache-Control": "no-store"}
-    if request.method == "HEAD":
-        return FileResponse(pending.path, media_type=pending.media_type, filename=pending.filename, headers=headers)
-    # One whole response: a range request would end the offer with part of the file.
-    request.scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"range"]
-    return FileResponse(pending.path, media_type=pending.media_type, filename=pending.filename, headers=headers,
-                        background=BackgroundTask(pending.path.unlink, missing_ok=True))
+    response = FileResponse(pending.path, media_type=pending.media_type, filename=pending.filename,
+                            headers={"Cache-Control": "no-store"})
+    if request.method == "GET":
+        # One whole response: a range request would end the offer with part of the file.
+        request.scope["headers"] = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"range"]
+        response.background = BackgroundTask(pending.path.unlink, missing_ok=True)
+    return response
 
 
 def routes() -> list[Route]:

@@ -411,12 +411,13 @@ def _ray_model(args: argparse.Namespace) -> tuple[bytes, bytes | None]:
     model = embedding_file(args.model)
     if not model.is_file():
         raise SystemExit(f"--adapter reads {model}, which is not there: `python -m fer export` writes it")
-    content, adapter = model.read_bytes(), args.adapter.read_bytes() if args.adapter.is_file() else b""
+    content = model.read_bytes()
     try:
-        EmotionClassifier.from_litert(content, source=str(model), adapter=Adapter.from_bytes(adapter, str(args.adapter)))
+        adapter = Adapter.load(args.adapter)  # its missing-file and size checks, as the local engine's
+        EmotionClassifier.from_litert(content, source=str(model), adapter=adapter)
     except AdapterError as exc:
         raise SystemExit(f"--adapter: {exc}") from None
-    return content, adapter
+    return content, adapter.to_bytes()
 
 
 def _adapt(args: argparse.Namespace) -> int:

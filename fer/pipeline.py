@@ -75,12 +75,6 @@ class EmotionPipeline:
                 self._retry = make_detector(RETRY_DETECTOR, RETRY_MIN_SCORE, threads=1)
             return self._retry
 
-    def classify_crop(self, rgb: np.ndarray) -> list[FacePrediction]:
-        """The whole image read as one face: its centre square, as the model's input."""
-        boxes, crops = self._whole(rgb)
-        probabilities = self.classifier.predict(to_model_input(crops))
-        return [FacePrediction(boxes[0], probabilities[0], crop=crops[0])]
-
     def classify(self, rgb: np.ndarray, boxes: list[FaceBox], framing: Framing | None = None) -> list[FacePrediction]:
         """Classify the faces at ``boxes``, found in this frame or, between detections, in a recent
         one; ``framing``: that of the detector that found them, if not the pipeline's own."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import pytest
 from starlette.applications import Starlette
 
 import downloads
@@ -71,3 +72,13 @@ def test_a_probe_or_a_range_request_does_not_spend_the_offer_on_part_of_the_file
     assert headers["cache-control"] == "no-store"
     status, _, body = fetch(offer.url, headers=[(b"range", b"bytes=0-99")])
     assert status == 200 and body == bytes(range(256)) * 100 and not path.exists()
+
+
+def test_an_expired_offer_is_refused_and_its_file_deleted(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = downloads.new_file(".zip")
+    path.write_bytes(b"private")
+    offer = downloads.Offer(path, "a.zip")
+    monkeypatch.setattr(downloads, "MAX_AGE_S", -1.0)  # every offer older than it
+    status, _, body = fetch(offer.url)
+    assert status == 404 and b"served already or has expired" in body
+    assert not path.exists()
